@@ -1,0 +1,26 @@
+# MPII -> LSP finetune of the soft-gated stacked hourglass (4 x 144), as in the paper: start from
+# the MPII default's checkpoint, with each LSP joint's heatmap conv and heatmap-feedback remap
+# taken from the matching MPII joint (JointMapCheckpointHook); every other weight loads as is.
+# Train on LSP + LSP-extended (11k), test on LSP test with PCK@0.2.
+_base_ = ['./td-hm_softgate-hg4-c144_8xb24-200e_lsp-256x256.py']
+
+# the MPII default's last checkpoint; override with --cfg-options load_from=...
+load_from = 'work_dirs/td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256/epoch_200.pth'
+
+# MPII joint of each LSP joint: ankles, knees, hips (0-5), wrists, elbows, shoulders (10-15),
+# upper neck (8) -> neck, head top (9) -> head top. MPII's pelvis (6) and thorax (7) are dropped.
+mpii_to_lsp = [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 8, 9]
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='JointMapCheckpointHook', joint_map=mpii_to_lsp),
+]
+
+# runtime: a short schedule, since every layer starts trained. 60 epochs of the 11k set
+# (~27k iterations at batch 192), the MPII schedule's lr after its second drop (1e-4 with Adam)
+# for 40 epochs, then 1e-5 and 1e-6 for the last 20; validate every 5 epochs.
+train_cfg = dict(max_epochs=60, val_interval=5)
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4))
+param_scheduler = [
+    dict(type='MultiStepLR', by_epoch=True, begin=0, end=60, milestones=[40, 55], gamma=0.1)
+]
+default_hooks = dict(checkpoint=dict(interval=5))

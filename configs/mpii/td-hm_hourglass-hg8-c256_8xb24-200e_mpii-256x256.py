@@ -1,0 +1,13 @@
+# Baseline: Newell's stacked hourglass (8 x 256) built from the plugin's modules: pre-activation
+# bottleneck residuals with plain (ungated) skips, a block before upsampling, and 'add' merges.
+_base_ = ['./td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py']
+
+num_stacks = 8
+model = dict(
+    backbone=dict(
+        num_stacks=num_stacks,
+        stack_channels=256,
+        block_cfg=dict(_delete_=True, type='PreActBottleneck', gate='none'),
+        merge='add',
+        pre_upsample_block=True),
+    head=dict(num_stages=num_stacks))

@@ -1,0 +1,23 @@
+# The stacked hourglass of the public reimplementation
+# (github.com/dkurzend/Soft_Gated_Pose_Estimation_Pytorch, PoseNet(8, 256, 16)), built from the
+# plugin's modules, for its released MPII weights converted by
+#   python tools/model_converters/sgsc2mmpose.py SHG_model_weights.tar OUT.pth --arch shg
+_base_ = ['./td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py']
+
+num_stacks = 8
+model = dict(
+    # Their input is the RGB image / 255, without mean subtraction.
+    data_preprocessor=dict(mean=[0., 0., 0.], std=[255., 255., 255.], bgr_to_rgb=True),
+    backbone=dict(
+        num_stacks=num_stacks,
+        stack_channels=256,
+        # Newell's residual: pre-activation bottleneck with an identity skip (1x1 conv when
+        # the channels change), a block before upsampling and an 'add' merge.
+        block_cfg=dict(_delete_=True, type='PreActBottleneck', gate='none'),
+        merge='add',
+        pre_upsample_block=True,
+        conv_bias=True),  # all their convs have a bias, also those followed by BN
+    head=dict(num_stages=num_stacks),
+    # They predict from the image alone: their README drops the flip averaging for real-time
+    # use, and their published PCKh is without it. Turn it on for (usually) higher accuracy.
+    test_cfg=dict(flip_test=False))

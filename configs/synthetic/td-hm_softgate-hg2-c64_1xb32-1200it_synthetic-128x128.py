@@ -1,0 +1,135 @@
+# Quickstart model: 2 soft-gated stacks x 64 channels on the synthetic LSP-style dataset
+# (softgate_mmpose/datasets/synthetic.py, written by tools/quickstart.py), sized to train on
+# 2 CPU cores in minutes. Iteration-based: validation (PCK@0.2) and a checkpoint at the end.
+_base_ = ['mmpose::_base_/default_runtime.py']
+
+custom_imports = dict(imports=['softgate_mmpose'], allow_failed_imports=False)
+
+# runtime
+max_iters = 1200
+train_cfg = dict(by_epoch=False, max_iters=max_iters, val_interval=max_iters)
+
+# optimizer
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
+
+# learning policy: short linear warm-up, then cosine decay to 1% of the peak
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=50, start_factor=0.01, by_epoch=False),
+    dict(
+        type='CosineAnnealingLR',
+        begin=50,
+        end=max_iters,
+        eta_min_ratio=0.01,
+        by_epoch=False),
+]
+
+# automatically scaling LR based on the actual training batch size
+auto_scale_lr = dict(base_batch_size=32)
+
+# hooks: log often enough to watch progress (iter, loss, ETA) on a CPU
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=max_iters,
+        max_keep_ckpts=1))
+log_processor = dict(by_epoch=False, window_size=10)
+
+# codec settings
+codec = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=1.5)
+
+# model settings
+num_keypoints = 14
+num_stacks = 2
+model = dict(
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='SoftGatedStackedHourglass',
+        num_keypoints=num_keypoints,
+        num_stacks=num_stacks,
+        stack_channels=64,
+        depth=3,
+        stem_channels=(32, 64, 64),
+        block_cfg=dict(type='HierarchicalBlock', gate='channel', gate_init=0.),
+        merge='concat-1x1',
+        norm_cfg=dict(type='BN', requires_grad=True),
+        act_cfg=dict(type='ReLU')),
+    head=dict(
+        type='CPMHead',
+        in_channels=num_keypoints,
+        out_channels=num_keypoints,
+        num_stages=num_stacks,
+        deconv_out_channels=None,
+        final_layer=None,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+
+# base dataset settings; override data_root for all three dataloaders, e.g.
+# --cfg-options train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR
+#               test_dataloader.dataset.data_root=DIR
+dataset_type = 'LspDataset'
+data_mode = 'topdown'
+data_root = 'data/synthetic/'
+
+# pipelines
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(
+        type='RandomBBoxTransform',
+        shift_factor=0.1,
+        scale_factor=(0.8, 1.2),
+        rotate_factor=30),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs')
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs')
+]
+
+# data loaders: on a 2-core machine one loader worker overlaps decoding with compute
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='annotations/synthetic_train.json',
+        data_prefix=dict(img='images/'),
+        pipeline=train_pipeline,
+    ))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=1,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='annotations/synthetic_val.json',
+        data_prefix=dict(img='images/'),
+        test_mode=True,
+        pipeline=val_pipeline,
+    ))
+test_dataloader = val_dataloader
+
+# evaluators
+val_evaluator = dict(type='LspPCKAccuracy')
+test_evaluator = val_evaluator

@@ -1,0 +1,48 @@
+"""Packaging for softgate-mmpose, an MMPose 1.x plugin."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def get_version() -> str:
+    scope: dict = {}
+    with open(osp.join(HERE, 'softgate_mmpose', 'version.py')) as f:
+        exec(compile(f.read(), 'version.py', 'exec'), scope)
+    return scope['__version__']
+
+
+def parse_requirements(fname: str) -> list:
+    """Requirement lines of ``requirements/<fname>`` without comments."""
+    reqs = []
+    with open(osp.join(HERE, 'requirements', fname)) as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if line:
+                reqs.append(line)
+    return reqs
+
+
+setup(
+    name='softgate_mmpose',
+    version=get_version(),
+    description='Soft-gated skip connections for human pose estimation '
+    '(Bulat et al., FG 2020) as an MMPose 1.x plugin',
+    long_description=open(osp.join(HERE, 'README.md')).read()
+    if osp.exists(osp.join(HERE, 'README.md')) else '',
+    long_description_content_type='text/markdown',
+    packages=find_packages(exclude=('configs', 'tools', 'tests', 'demo')),
+    include_package_data=True,
+    package_data={'softgate_mmpose': ['configs/**/*.py', '.mim/**/*']},
+    python_requires='>=3.8',
+    # mmcv/mmengine/mmpose/mmdet are pinned in requirements/mminstall.txt and installed by
+    # tools/setup_env.sh: mmpose's declared dependencies (chumpy) do not install in 2026.
+    install_requires=parse_requirements('runtime.txt'),
+    extras_require={
+        'tests': parse_requirements('tests.txt'),
+        'mim': parse_requirements('mminstall.txt'),
+    },
+    license='Apache License 2.0',
+    zip_safe=False,
+)

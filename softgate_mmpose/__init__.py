@@ -1,0 +1,13 @@
+"""softgate-mmpose: soft-gated skip connections (Bulat et al., FG 2020) for MMPose 1.x.
+
+Importing this package registers its models, datasets and metrics into MMPose's registries and
+makes mmengine's checkpoints loadable with ``torch.load(weights_only=True)``.
+"""
+from .utils import register_checkpoint_safe_globals
+from .version import __version__
+
+register_checkpoint_safe_globals()
+
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration side effects)
+
+__all__ = ['__version__', 'register_checkpoint_safe_globals']

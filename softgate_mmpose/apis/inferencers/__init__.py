@@ -1,0 +1,7 @@
+# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+from .pose2d_inferencer import SoftGatePose2DInferencer, list_image_files
+from .softgate_inferencer import SoftGateInferencer
+
+__all__ = [
+    'SoftGateInferencer', 'SoftGatePose2DInferencer', 'list_image_files'
+]

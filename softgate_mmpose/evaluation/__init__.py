@@ -1,0 +1,4 @@
+"""Metrics of softgate-mmpose."""
+from .metrics import LspPCKAccuracy
+
+__all__ = ['LspPCKAccuracy']

@@ -1,0 +1,3 @@
+from .softgate_hourglass import SoftGatedStackedHourglass
+
+__all__ = ['SoftGatedStackedHourglass']

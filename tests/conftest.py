@@ -1,0 +1,104 @@
+"""Shared fixtures: repository paths and the read-only shared data beside the checkout."""
+import os.path as osp
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_DATA = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
+DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'mpii',
+                          'td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py')
+
+
+def shared_data_path(*parts: str) -> str:
+    """Path under ``../shared/data``; skips the test when it is absent."""
+    path = osp.join(SHARED_DATA, *parts)
+    if not osp.exists(path):
+        pytest.skip(f'shared test data not found at {path} (the checkout has '
+                    'no ../shared/data beside it)')
+    return path
+
+
+@pytest.fixture
+def repo_root() -> str:
+    return REPO_ROOT
+
+
+def write_tiny_coco(root: str, num_images: int = 4, size: int = 64, seed: int = 0) -> str:
+    """Write a tiny COCO keypoint dataset (random images, 17 joints) under ``root``.
+
+    Returns:
+        str: The annotation file, relative to ``root``.
+    """
+    import json
+    import os
+
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    images, annotations = [], []
+    for i in range(num_images):
+        name = f'{i:03d}.jpg'
+        cv2.imwrite(osp.join(root, 'images', name),
+                    rng.integers(0, 255, (size, size, 3), dtype=np.uint8))
+        kpts = np.concatenate(
+            [rng.uniform(8, size - 8, (17, 2)), np.full((17, 1), 2.)], axis=1)
+        images.append(dict(id=i + 1, file_name=name, width=size, height=size))
+        annotations.append(
+            dict(id=i + 1, image_id=i + 1, category_id=1, iscrowd=0, num_keypoints=17,
+                 area=float(size * size), bbox=[4., 4., size - 8., size - 8.],
+                 keypoints=kpts.reshape(-1).round(2).tolist()))
+    ann = dict(images=images, annotations=annotations,
+               categories=[dict(id=1, name='person', supercategory='person')])
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    with open(osp.join(root, 'annotations', 'train.json'), 'w') as f:
+        json.dump(ann, f)
+    return 'annotations/train.json'
+
+
+def tiny_runner_cfg(work_dir: str, data_root: str, ann_file: str, max_iters: int = 4):
+    """The default MPII config shrunk to a 64x64, 17-joint, 1-stack model on a COCO-style set.
+
+    Iteration-based, a checkpoint every 2 iterations, no validation.
+    """
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(DEFAULT_CONFIG)
+    codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
+    cfg.model.backbone.update(num_keypoints=17, num_stacks=1, stack_channels=16, depth=2,
+                              stem_channels=(8, 16, 16))
+    cfg.model.head.update(in_channels=17, out_channels=17, num_stages=1, decoder=codec)
+    cfg.train_dataloader = dict(
+        batch_size=2, num_workers=0, persistent_workers=False,
+        sampler=dict(type='DefaultSampler', shuffle=True),
+        dataset=dict(
+            type='CocoDataset', data_root=data_root, data_mode='topdown', ann_file=ann_file,
+            data_prefix=dict(img='images/'),
+            pipeline=[
+                dict(type='LoadImage'),
+                dict(type='GetBBoxCenterScale'),
+                dict(type='RandomFlip', direction='horizontal'),
+                dict(type='TopdownAffine', input_size=codec['input_size']),
+                dict(type='GenerateTarget', encoder=codec),
+                dict(type='PackPoseInputs'),
+            ]))
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+    cfg.param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[2], gamma=0.5)]
+    for key in ('val_dataloader', 'test_dataloader', 'val_evaluator', 'test_evaluator', 'val_cfg',
+                'test_cfg'):
+        cfg.pop(key, None)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.default_hooks.visualization = dict(type='PoseVisualizationHook', enable=False)
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=0)
+    cfg.env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+    return cfg
+
+
+@pytest.fixture(autouse=True, scope='session')
+def mmpose_default_scope():
+    """Build configs in MMPose's scope, as MMPose's tools and tests do."""
+    from mmpose.utils import register_all_modules
+    register_all_modules(init_default_scope=True)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Distributed training with torchrun, one process per GPU (or per CPU worker, with gloo).
+#
+#   bash tools/dist_train.sh CONFIG NUM_PROCS [tools/train.py options]
+#
+# Multi-node: run it on every node with NNODES, NODE_RANK (0..NNODES-1), MASTER_ADDR (node 0's
+# address) and PORT set. PYTHON picks the interpreter (default: the checkout's .venv, else python).
+set -euo pipefail
+
+if [[ $# -lt 2 ]]; then
+    echo "usage: $0 CONFIG NUM_PROCS [tools/train.py options]" >&2
+    exit 2
+fi
+CONFIG=$1
+GPUS=$2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+if [[ -z "${PYTHON:-}" ]]; then
+    if [[ -x "$ROOT/.venv/bin/python" ]]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python; fi
+fi
+
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
+"$PYTHON" -m torch.distributed.run \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$GPUS" \
+    --master_port="$PORT" \
+    "$ROOT/tools/train.py" \
+    "$CONFIG" \
+    --launcher pytorch "${@:3}"

@@ -12,4 +12,4 @@ test: env
 	$(PY) -m pytest tests
 
 quickstart: env
-	$(PY) tools/quickstart.py
+	$(PY) tools/quickstart.py --work-dir work_dirs/quickstart

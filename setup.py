@@ -1,5 +1,8 @@
 """Packaging for softgate-mmpose, an MMPose 1.x plugin."""
+import os
 import os.path as osp
+import shutil
+import sys
 
 from setuptools import find_packages, setup
 
@@ -24,6 +27,24 @@ def parse_requirements(fname: str) -> list:
     return reqs
 
 
+def add_mim_extension() -> None:
+    """Ship ``configs/`` inside the package as ``softgate_mmpose/.mim/configs``.
+
+    As MMPose does, so that an installed (non-editable) package still finds
+    its configs; an editable install reads them from the source tree.
+    """
+    if not any(cmd in sys.argv for cmd in ('bdist_wheel', 'sdist', 'build', 'install')):
+        return
+    mim = osp.join(HERE, 'softgate_mmpose', '.mim')
+    for name in ('configs', ):
+        dst = osp.join(mim, name)
+        if osp.lexists(dst):
+            shutil.rmtree(dst) if osp.isdir(dst) and not osp.islink(dst) else os.remove(dst)
+        shutil.copytree(osp.join(HERE, name), dst,
+                        ignore=shutil.ignore_patterns('__pycache__'))
+
+
+add_mim_extension()
 setup(
     name='softgate_mmpose',
     version=get_version(),

@@ -1,5 +1,5 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""Quickstart: synthetic data → soft-gated model trained on CPU → held-out PCK.
+"""Quickstart: synthetic data, a soft-gated model trained on CPU, held-out PCK.
 
 Generates (or reuses) a synthetic LSP-style pose dataset under the work
 directory, trains the quickstart config with mmengine's ``Runner``, evaluates
@@ -16,12 +16,17 @@ import math
 import os
 import os.path as osp
 import sys
+import tempfile
 import time
 
+import cv2
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+
+from mmpose.apis import inference_topdown, init_model
+from mmpose.visualization import PoseLocalVisualizer
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
@@ -32,7 +37,7 @@ from softgate_mmpose.datasets.synthetic import \
 
 DEFAULT_CONFIG = osp.join(
     ROOT, 'configs', 'synthetic',
-    'td-hm_softgate-hg2-c64_1xb32-1200it_synthetic-128x128.py')
+    'td-hm_softgate-hg2-c64_1xb32-600it_synthetic-96x96.py')
 PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean')
 
 
@@ -80,7 +85,12 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override settings of the config, xxx=yyy format')
-    return parser.parse_args()
+    args = parser.parse_args()
+    for name in ('threads', 'num_vis', 'num_train', 'num_val'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
+                         f'{getattr(args, name)}')
+    return args
 
 
 def set_max_iters(cfg: Config, max_iters: int) -> None:
@@ -91,11 +101,16 @@ def set_max_iters(cfg: Config, max_iters: int) -> None:
     cfg.train_cfg.max_iters = max_iters
     cfg.train_cfg.val_interval = max_iters
     cfg.default_hooks.checkpoint.interval = max_iters
+    schedulers = []
     for scheduler in cfg.param_scheduler:
-        for key in ('begin', 'end'):
-            if key in scheduler:
-                scheduler[key] = min(
-                    max_iters, int(round(scheduler[key] * max_iters / old)))
+        begin = int(round(scheduler.get('begin', 0) * max_iters / old))
+        end = min(max_iters,
+                  int(round(scheduler.get('end', old) * max_iters / old)))
+        end = max(end, 1)
+        if begin < end:  # a very short run may leave no room for a phase
+            scheduler.update(begin=begin, end=end)
+            schedulers.append(scheduler)
+    cfg.param_scheduler = schedulers
 
 
 def build_cfg(args: argparse.Namespace, data_root: str) -> Config:
@@ -124,11 +139,6 @@ def collect_val_metrics(runner: Runner) -> dict:
 def draw_predictions(cfg: Config, checkpoint: str, data_root: str,
                      num_vis: int, out_file: str) -> None:
     """Draw the checkpoint's predictions on held-out images in a grid."""
-    import cv2
-
-    from mmpose.apis import inference_topdown, init_model
-    from mmpose.visualization import PoseLocalVisualizer
-
     model = init_model(cfg, checkpoint, device='cpu')
     visualizer = PoseLocalVisualizer.get_instance(
         'softgate_quickstart', radius=3, line_width=2)
@@ -165,14 +175,28 @@ def draw_predictions(cfg: Config, checkpoint: str, data_root: str,
         np.concatenate(tiles[r * cols:(r + 1) * cols], axis=1)
         for r in range(rows)
     ])
-    if not cv2.imwrite(out_file, grid):
-        raise RuntimeError(f'could not write the prediction image {out_file}')
+    ok, buf = cv2.imencode(osp.splitext(out_file)[1], grid)
+    if not ok:
+        raise RuntimeError(f'could not encode the prediction image {out_file}')
+    # Write and rename, so that a reader never sees a partial image.
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(out_file), suffix='.tmp')
+    with os.fdopen(fd, 'wb') as f:
+        f.write(buf.tobytes())
+    os.replace(tmp, out_file)
 
 
 def main() -> int:
     args = parse_args()
     start = time.time()
     torch.set_num_threads(args.threads)
+    cpus, load_start = os.cpu_count(), os.getloadavg()[0]
+    print(f'[quickstart] {cpus} CPUs, load average {load_start:.2f}, '
+          f'{args.threads} torch threads', flush=True)
+    if args.threads > 1 and load_start >= cpus:
+        # Intra-op threads wait for each other at every op; when other
+        # processes hold the CPUs, each wait costs a scheduler time slice.
+        print('[quickstart] the CPUs are busy: if iterations are slow, '
+              '--threads 1 avoids multi-threading stalls', flush=True)
     data_root = args.data_root or osp.join(args.work_dir, 'data')
 
     t0 = time.time()
@@ -214,9 +238,10 @@ def main() -> int:
     met = metrics['Mean'] >= args.target
     print(f'[quickstart] target Mean PCK@0.2 >= {args.target:.0f}: '
           f'{"MET" if met else "NOT MET"} ({metrics["Mean"]:.2f})')
-    print(f'[quickstart] wall time {total / 60:.1f} min (training '
-          f'{train_time / 60:.1f} min, {args.threads} threads, '
-          f'{os.cpu_count()} CPUs)')
+    print(f'[quickstart] wall time {total / 60:.1f} min (training and '
+          f'evaluation {train_time / 60:.1f} min) with {args.threads} torch '
+          f'threads on {cpus} CPUs, load average {load_start:.2f} at the '
+          f'start, {os.getloadavg()[0]:.2f} at the end')
     print(f'[quickstart] checkpoint:  {checkpoint}')
     print(f'[quickstart] predictions: {vis_file}')
     return 0

@@ -8,9 +8,12 @@ resolves its own aliases (``'softgate-hg4_mpii'``) to a config of its
 
 The ``configs/`` tree is found in this order:
 
-1. ``softgate_mmpose/.mim/configs``: an installed (non-editable) package, the
-   layout MMPose and MMDetection use for their own configs;
-2. ``<repository root>/configs``: a source checkout or an editable install.
+1. ``<repository root>/configs``: a source checkout or an editable install
+   (first, so that a copy left in ``.mim`` by a wheel build never shadows
+   the configs being edited);
+2. ``softgate_mmpose/.mim/configs``: an installed (non-editable) package, the
+   layout MMPose and MMDetection use for their own configs (``setup.py``
+   copies ``configs/`` there when building).
 
 A tree counts only when it holds the default config, so a stray
 ``site-packages/configs`` of another package is never taken for ours.
@@ -68,8 +71,8 @@ def get_config_root(package_dir: Optional[str] = None) -> str:
     """
     package_dir = package_dir or _package_dir()
     candidates = [
-        osp.join(package_dir, '.mim', 'configs'),
         osp.join(osp.dirname(package_dir), 'configs'),
+        osp.join(package_dir, '.mim', 'configs'),
     ]
     for root in candidates:
         if osp.isfile(osp.join(root, _DEFAULT_CONFIG)):

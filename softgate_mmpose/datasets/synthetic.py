@@ -169,7 +169,8 @@ def _draw_background(img: np.ndarray, rng: np.random.Generator) -> None:
         kind = rng.integers(0, 4)
         c = (rng.uniform(0, w), rng.uniform(0, h))
         if kind == 0:
-            p2 = (c[0] + rng.normal(0, size / 3), c[1] + rng.normal(0, size / 3))
+            p2 = (c[0] + rng.normal(0, size / 3),
+                  c[1] + rng.normal(0, size / 3))
             cv2.rectangle(img, _pt(c), _pt(p2), color, -1, cv2.LINE_AA,
                           _SHIFT)
         elif kind == 1:
@@ -178,7 +179,8 @@ def _draw_background(img: np.ndarray, rng: np.random.Generator) -> None:
                         0, 360, color, -1, cv2.LINE_AA, _SHIFT)
         else:
             # Stick-like distractors, as thick as the figure's limbs.
-            p2 = (c[0] + rng.normal(0, size / 4), c[1] + rng.normal(0, size / 4))
+            p2 = (c[0] + rng.normal(0, size / 4),
+                  c[1] + rng.normal(0, size / 4))
             thickness = int(rng.integers(1, max(3, size // 16)))
             cv2.line(img, _pt(c), _pt(p2), color, thickness, cv2.LINE_AA,
                      _SHIFT)

@@ -17,6 +17,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import init_dist, is_distributed
 from mmengine.logging import print_log
+from mmengine.model import MMDistributedDataParallel  # noqa: F401 (registers)
 from mmengine.registry import MODEL_WRAPPERS
 from torch.nn.parallel import DistributedDataParallel
 
@@ -54,8 +55,12 @@ def setup_cpu_distributed(cfg: Config) -> None:
     if launcher == 'none' or torch.cuda.is_available() or is_distributed():
         return
 
-    env_cfg = cfg.setdefault('env_cfg', dict())
-    dist_cfg = env_cfg.setdefault('dist_cfg', dict())
+    # (Config.setdefault would store a copy of a new dict: assign instead.)
+    if cfg.get('env_cfg') is None:
+        cfg.env_cfg = dict()
+    if cfg.env_cfg.get('dist_cfg') is None:
+        cfg.env_cfg.dist_cfg = dict()
+    dist_cfg = cfg.env_cfg.dist_cfg
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         print_log(
             'CUDA is not available and the nccl backend needs it: using '

@@ -12,7 +12,7 @@ from softgate_mmpose.datasets.synthetic import (LSP_JOINTS,
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART_CONFIG = osp.join(
     ROOT, 'configs', 'synthetic',
-    'td-hm_softgate-hg2-c64_1xb32-1200it_synthetic-128x128.py')
+    'td-hm_softgate-hg2-c64_1xb32-600it_synthetic-96x96.py')
 SMALL = dict(num_train=16, num_val=8, image_size=128)
 
 
@@ -143,9 +143,9 @@ def test_loads_through_lsp_dataset(dataset_dir):
     train_set = DATASETS.build(train_cfg)
     assert len(train_set) == SMALL['num_train']
     sample = train_set[0]
-    assert tuple(sample['inputs'].shape) == (3, 128, 128)
-    assert tuple(sample['data_samples'].gt_fields.heatmaps.shape) == (14, 32,
-                                                                      32)
+    assert tuple(sample['inputs'].shape) == (3, 96, 96)
+    assert tuple(sample['data_samples'].gt_fields.heatmaps.shape) == (14, 24,
+                                                                      24)
 
 
 def test_reuse_and_regenerate(tmp_path):

@@ -1,6 +1,7 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
 from typing import Sequence, Tuple, Union
 
+import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from torch import Tensor
@@ -9,6 +10,7 @@ from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from ..layers import SoftGatedHourglassModule, build_block
+from ..utils.fuse import clear_eval_cache, conv_norm_act
 
 
 @MODELS.register_module()
@@ -185,6 +187,8 @@ class SoftGatedStackedHourglass(BaseBackbone):
         Returns:
             tuple[Tensor]: Heatmaps of every stack, each (N, K, H/4, W/4).
         """
+        if not self.training:
+            return self._forward_eval(x)
         x = self.stem(x)
         heatmaps = []
         for i in range(self.num_stacks):
@@ -198,10 +202,37 @@ class SoftGatedStackedHourglass(BaseBackbone):
                     self.remap_features[i](features)
         return tuple(heatmaps)
 
+    def _forward_eval(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """:meth:`forward` in eval mode: the same values, computed faster.
+
+        On CPU the features are channels-last (NHWC), the layout in which
+        oneDNN runs these convs without reordering every layer's input and
+        output; the norms are folded into the convs (cached, see
+        :mod:`softgate_mmpose.models.utils.fuse`) and sums are written in
+        place. The heatmaps are returned in the default layout.
+        """
+        if x.device.type == 'cpu':
+            x = x.contiguous(memory_format=torch.channels_last)
+        x = conv_norm_act(self.stem[0], x)
+        for layer in self.stem[1:]:
+            x = layer(x)
+        heatmaps = []
+        for i in range(self.num_stacks):
+            block, conv = self.features[i]
+            features = conv_norm_act(conv, block(self.hourglasses[i](x)))
+            heatmap = self.heatmap_convs[i](features)
+            heatmaps.append(heatmap.contiguous())
+            if i < self.num_stacks - 1:
+                # the training path's summation order, (x + h) + f
+                x = (x + self.remap_heatmaps[i](heatmap)).add_(
+                    self.remap_features[i](features))
+        return tuple(heatmaps)
+
     def train(self, mode: bool = True) -> 'SoftGatedStackedHourglass':
         """Set train mode, keeping norm layers in eval mode if
         ``norm_eval``."""
         super().train(mode)
+        clear_eval_cache(self)  # rebuilt lazily by the next eval pass
         if mode and self.norm_eval:
             for m in self.modules():
                 if isinstance(m, nn.modules.batchnorm._BatchNorm):

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from ..utils.fuse import norm_act_conv
 from .soft_gated_skip import SoftGatedSkip
 
 
@@ -90,7 +91,14 @@ class HierarchicalBlock(BaseModule):
         Returns:
             Tensor: Output features, shape (N, C, H, W).
         """
-        out1 = self.conv1(x)
-        out2 = self.conv2(out1)
-        out3 = self.conv3(out2)
-        return torch.cat((out1, out2, out3), dim=1) + self.skip(x)
+        if self.training:
+            out1 = self.conv1(x)
+            out2 = self.conv2(out1)
+            out3 = self.conv3(out2)
+            return torch.cat((out1, out2, out3), dim=1) + self.skip(x)
+        # Eval: the same values with the norms folded into the convs and the
+        # gated skip added in place (see softgate_mmpose.models.utils.fuse).
+        out1 = norm_act_conv(self.conv1, x)
+        out2 = norm_act_conv(self.conv2, out1)
+        out3 = norm_act_conv(self.conv3, out2)
+        return self.skip.add_to_(torch.cat((out1, out2, out3), dim=1), x)

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from ..utils.fuse import conv_norm_act, split_conv_norm
 from .builder import build_block
 
 MERGE_TYPES = ('concat-1x1', 'concat-3x3', 'add')
@@ -133,8 +134,10 @@ class SoftGatedHourglassModule(BaseModule):
             low = F.interpolate(low, size=up.shape[-2:], mode='nearest')
             if self.merge_conv is None:
                 out = up + low
-            else:
+            elif self.training:
                 out = self.merge_conv(torch.cat((up, low), dim=1))
+            else:  # eval: the norm folded into the conv
+                out = conv_norm_act(self.merge_conv, torch.cat((up, low), 1))
         if self.post_merge_block is not None:
             out = self.post_merge_block(out)
         return out
@@ -162,6 +165,22 @@ class SoftGatedHourglassModule(BaseModule):
         """
         conv = self.merge_conv.conv
         channels = up.shape[1]
+        parts = None if self.training else split_conv_norm(
+            self.merge_conv, channels,
+            up.is_contiguous(memory_format=torch.channels_last))
+        if parts is not None:
+            # Eval: the norm folded into both halves (cached), the upsampled
+            # lower half added in place.
+            weight_up, weight_low, bias = parts
+            out = F.conv2d(up, weight_up, bias)
+            out.add_(
+                F.interpolate(
+                    F.conv2d(low, weight_low),
+                    size=up.shape[-2:],
+                    mode='nearest'))
+            if self.merge_conv.with_activation:
+                out = self.merge_conv.activate(out)
+            return out
         out = F.conv2d(up, conv.weight[:, :channels], conv.bias)
         out = out + F.interpolate(
             F.conv2d(low, conv.weight[:, channels:]),

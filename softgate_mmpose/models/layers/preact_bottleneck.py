@@ -7,6 +7,7 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from ..utils.fuse import norm_act_conv
 from .soft_gated_skip import SoftGatedSkip
 
 
@@ -87,4 +88,11 @@ class PreActBottleneck(BaseModule):
         Returns:
             Tensor: Output features, shape (N, C, H, W).
         """
-        return self.conv3(self.conv2(self.conv1(x))) + self.skip(x)
+        if self.training:
+            return self.conv3(self.conv2(self.conv1(x))) + self.skip(x)
+        # Eval: the same values with the norms folded into the convs and the
+        # skip added in place (see softgate_mmpose.models.utils.fuse).
+        out = norm_act_conv(self.conv3,
+                            norm_act_conv(self.conv2,
+                                          norm_act_conv(self.conv1, x)))
+        return self.skip.add_to_(out, x)

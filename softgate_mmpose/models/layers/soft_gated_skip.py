@@ -90,6 +90,24 @@ class SoftGatedSkip(BaseModule):
             x = x * self.alpha
         return x
 
+    def add_to_(self, out: Tensor, x: Tensor) -> Tensor:
+        """``out + self(x)``, written into ``out`` without materialising the
+        gated skip (one fused multiply-add pass; used in eval mode).
+
+        Args:
+            out (Tensor): The block's output, shape (N, C_out, H, W);
+                overwritten.
+            x (Tensor): Block input, shape (N, C_in, H, W).
+
+        Returns:
+            Tensor: ``out``.
+        """
+        if self.projection is not None:
+            x = self.projection(x)
+        if self.alpha is None:
+            return out.add_(x)
+        return out.addcmul_(x, self.alpha)
+
     def extra_repr(self) -> str:
         return f'gate={self.gate!r}'
 

@@ -1,0 +1,230 @@
+# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+"""Eval-mode fast paths of :class:`mmcv.cnn.ConvModule` with the batch norm
+folded into the conv.
+
+In eval mode a batch norm is a per-channel affine map ``s·x + t``. It folds
+into the conv before it (``conv → norm → act``) as usual and, for the
+pre-activation order ``norm → ReLU → conv``, into the conv after it through
+the positive homogeneity of ReLU: ``ReLU(s·x + t) = s·ReLU(x + t/s)`` for
+``s > 0``, so ``s`` scales the conv's input channels and one fused add-ReLU
+pass is left. The folded weights are cached on the module, keyed by the
+storage and autograd version of every tensor they derive from, so an
+optimizer step, ``load_state_dict`` or ``.to()`` rebuilds them (in-place
+writes through ``.data`` bypass the version counter; call
+:func:`clear_eval_cache` after those). With gradients enabled nothing is
+cached and the fold is recomputed on each call, so parameters still get
+gradients. Any other layer type, order or a norm in training mode falls
+back to the module's own forward.
+"""
+from typing import Callable, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+_CACHE_ATTR = '_eval_fusion_cache'
+# ReLU(x + b) in one pass (the kernel behind FX's add-relu fusion).
+_add_relu = getattr(torch.ops.aten, '_add_relu', None)
+
+
+def _tensor_state(t: Optional[Tensor]) -> Optional[tuple]:
+    if t is None:
+        return None
+    version = 0 if t.is_inference() else t._version
+    return (t.data_ptr(), version, t.dtype, t.device)
+
+
+def _cached(module: nn.Module, name: str, tensors: Sequence[Optional[Tensor]],
+            compute: Callable[[], tuple]) -> tuple:
+    """``compute()``, cached on ``module`` under ``name`` while ``tensors``
+    are unchanged; not cached when gradients are enabled."""
+    if torch.is_grad_enabled():
+        return compute()
+    cache = module.__dict__.setdefault(_CACHE_ATTR, {})
+    key = tuple(_tensor_state(t) for t in tensors)
+    hit = cache.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = compute()
+    cache[name] = (key, value)
+    return value
+
+
+def clear_eval_cache(module: nn.Module) -> None:
+    """Drop the folded weights cached on ``module`` and its children."""
+    for m in module.modules():
+        m.__dict__.pop(_CACHE_ATTR, None)
+
+
+def _plain_conv(cm: ConvModule) -> bool:
+    """Whether ``cm.conv`` is a plain zero-padded ``nn.Conv2d``."""
+    conv = cm.conv
+    return (type(conv) is nn.Conv2d and conv.padding_mode == 'zeros'
+            and not cm.with_explicit_padding
+            and not getattr(cm, 'with_spectral_norm', False))
+
+
+def _eval_bn(norm: nn.Module) -> bool:
+    """Whether ``norm`` is a batch norm normalising with running stats."""
+    return (isinstance(norm, _BatchNorm) and not norm.training
+            and norm.running_mean is not None
+            and norm.running_var is not None)
+
+
+def _norm_tensors(norm: _BatchNorm) -> list:
+    return [norm.weight, norm.bias, norm.running_mean, norm.running_var]
+
+
+def bn_affine(norm: _BatchNorm) -> Tuple[Tensor, Tensor]:
+    """Scale and shift (C,) of an eval-mode batch norm:
+    ``norm(x) = scale·x + shift`` per channel."""
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return scale, shift
+
+
+def _channels_last(x: Tensor) -> bool:
+    """Whether ``x`` is laid out channels-last (NHWC) and not also NCHW."""
+    return (x.dim() == 4 and not x.is_contiguous()
+            and x.is_contiguous(memory_format=torch.channels_last))
+
+
+def _like_input(weight: Tensor, channels_last: bool) -> Tensor:
+    """``weight`` in the layout of the conv's input, so that the conv does
+    not convert it on every call."""
+    return weight.contiguous(memory_format=torch.channels_last
+                             if channels_last else torch.contiguous_format)
+
+
+def _conv(cm: ConvModule, x: Tensor, weight: Tensor,
+          bias: Optional[Tensor]) -> Tensor:
+    conv = cm.conv
+    return F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation,
+                    conv.groups)
+
+
+def _folded_conv_norm(cm: ConvModule,
+                      channels_last: bool) -> Tuple[Tensor, Optional[Tensor]]:
+    """Weight and bias of ``conv → norm`` as one conv (``cm.with_norm``)."""
+    conv = cm.conv
+
+    def compute():
+        scale, shift = bn_affine(cm.norm)
+        weight = conv.weight * scale.view(-1, 1, 1, 1)
+        bias = shift if conv.bias is None else conv.bias * scale + shift
+        return _like_input(weight, channels_last), bias
+
+    return _cached(cm, f'conv_norm{int(channels_last)}',
+                   [conv.weight, conv.bias] + _norm_tensors(cm.norm), compute)
+
+
+def _foldable_conv_norm(cm: ConvModule) -> bool:
+    return (cm.order == ('conv', 'norm', 'act') and _plain_conv(cm)
+            and (not cm.with_norm or _eval_bn(cm.norm)))
+
+
+def conv_norm_act(cm: ConvModule, x: Tensor) -> Tensor:
+    """``cm(x)`` for the order conv → norm → act, the norm folded into the
+    conv.
+
+    Args:
+        cm (ConvModule): The module, in eval mode.
+        x (Tensor): Input, shape (N, C_in, H, W).
+
+    Returns:
+        Tensor: ``cm(x)`` within float rounding, shape (N, C_out, H', W').
+    """
+    if not cm.with_norm or not _foldable_conv_norm(cm):
+        return cm(x)
+    out = _conv(cm, x, *_folded_conv_norm(cm, _channels_last(x)))
+    return cm.activate(out) if cm.with_activation else out
+
+
+def split_conv_norm(
+    cm: ConvModule,
+    channels: int,
+    channels_last: bool = False
+) -> Optional[Tuple[Tensor, Tensor, Optional[Tensor]]]:
+    """A 1×1 ``conv → norm`` on ``cat(a, b)`` as ``conv_a(a) + conv_b(b)``.
+
+    A 1×1 conv is a per-pixel linear map, so it splits over the input
+    channels, and ``conv_b`` commutes with nearest upsampling of ``b``.
+
+    Args:
+        cm (ConvModule): A 1×1, stride-1, ungrouped module, in eval mode.
+        channels (int): Channels of ``a``, the first part of the input.
+        channels_last (bool): Lay the weights out for channels-last inputs.
+
+    Returns:
+        tuple | None: ``(weight_a, weight_b, bias)`` with the norm folded in,
+        or ``None`` if ``cm`` does not qualify (use ``cm`` itself then).
+    """
+    conv = cm.conv
+    if not (_foldable_conv_norm(cm) and conv.kernel_size == (1, 1)
+            and conv.stride == (1, 1) and conv.groups == 1):
+        return None
+    if cm.with_norm:
+        weight, bias = _folded_conv_norm(cm, channels_last)
+    else:
+        weight, bias = conv.weight, conv.bias
+
+    def compute():
+        return (_like_input(weight[:, :channels], channels_last),
+                _like_input(weight[:, channels:], channels_last), bias)
+
+    return _cached(cm, f'split{channels}_{int(channels_last)}',
+                   [conv.weight, conv.bias] +
+                   (_norm_tensors(cm.norm) if cm.with_norm else []), compute)
+
+
+def norm_act_conv(cm: ConvModule, x: Tensor) -> Tensor:
+    """``cm(x)`` for the pre-activation order norm → act → conv, the norm
+    folded into the conv.
+
+    With a ReLU and positive norm scales this is ``conv'(ReLU(x + t/s))``
+    (one fused pass before the conv); otherwise the norm runs as one
+    multiply-add with cached scale and shift.
+
+    Args:
+        cm (ConvModule): The module, in eval mode.
+        x (Tensor): Input, shape (N, C_in, H, W).
+
+    Returns:
+        Tensor: ``cm(x)`` within float rounding, shape (N, C_out, H', W').
+    """
+    if not (cm.order == ('norm', 'act', 'conv') and cm.with_norm
+            and _plain_conv(cm) and _eval_bn(cm.norm)):
+        return cm(x)
+    conv = cm.conv
+    relu = cm.with_activation and type(cm.activate) is nn.ReLU
+    channels_last = _channels_last(x)
+
+    def compute():
+        scale, shift = bn_affine(cm.norm)
+        if (relu and _add_relu is not None and conv.groups == 1
+                and bool((scale > 0).all())):
+            weight = conv.weight * scale.view(1, -1, 1, 1)
+            return (_like_input(weight, channels_last),
+                    (shift / scale).view(1, -1, 1, 1), None)
+        return (_like_input(conv.weight, channels_last),
+                shift.view(1, -1, 1, 1), scale.view(1, -1, 1, 1))
+
+    weight, shift, scale = _cached(cm, f'norm_act_conv{int(channels_last)}',
+                                   [conv.weight] + _norm_tensors(cm.norm),
+                                   compute)
+    if scale is None:
+        # _add_relu has no derivative
+        x = (x + shift).relu_() if torch.is_grad_enabled() else _add_relu(
+            x, shift)
+    else:
+        x = torch.addcmul(shift, x, scale)
+        if cm.with_activation:
+            x = cm.activate(x)
+    return _conv(cm, x, weight, conv.bias)

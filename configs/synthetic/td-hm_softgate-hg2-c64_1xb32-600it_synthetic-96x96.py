@@ -66,17 +66,7 @@ model = dict(
         block_cfg=dict(type='HierarchicalBlock', gate='channel', gate_init=0.),
         merge='concat-1x1',
         norm_cfg=dict(type='BN', requires_grad=True),
-        act_cfg=dict(type='ReLU'),
-        # Near-zero initial heatmaps (as MMPose's heads' final layers): with Kaiming-initialised
-        # heatmap convs the initial outputs have std ~2 and training collapses to all-zero
-        # heatmaps for hundreds of iterations.
-        init_cfg=[
-            dict(
-                type='Kaiming',
-                layer=['Conv2d'],
-                override=dict(type='Normal', name='heatmap_convs', std=0.001)),
-            dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
-        ]),
+        act_cfg=dict(type='ReLU')),
     head=dict(
         type='CPMHead',
         in_channels=num_keypoints,

@@ -134,8 +134,12 @@ def test_reference_conv_targets_accuracy_and_progress(bench):
     result = bench['result']
     ref = result['reference_conv']
     assert ref['macs'] == 144 * 144 * 9 * 64 * 64  # one MAC per weight/pixel
+    assert [r['when'] for r in ref['rounds']] == ['before', 'after']
+    for layout in ('nchw', 'channels_last'):  # the faster round
+        assert ref[layout]['gmac_per_s'] == max(
+            r[layout]['gmac_per_s'] for r in ref['rounds']) > 0
     assert ref['gmac_per_s'] == max(ref['nchw']['gmac_per_s'],
-                                    ref['channels_last']['gmac_per_s']) > 0
+                                    ref['channels_last']['gmac_per_s'])
 
     tiny, other = result['models']
     assert (tiny['accuracy'], tiny['accuracy_key']) == (41.5, 'PCKh')
@@ -148,17 +152,22 @@ def test_reference_conv_targets_accuracy_and_progress(bench):
     latency_checks = targets['checks'][:2]
     # Neither Hourglass-52 nor HRNet-W32 ran: no verdict rather than a guess.
     assert [c['met'] for c in latency_checks] == [None, None]
-    rate = targets['checks'][2]
-    assert rate['ratio'] == pytest.approx(tiny['gmac_per_s'] /
-                                          ref['gmac_per_s'])
-    assert rate['met'] == (rate['ratio'] >= 0.6)
+    for rate, layout in zip(targets['checks'][2:],
+                            ('nchw', 'channels_last')):
+        assert layout in rate['what']
+        assert rate['ratio'] == pytest.approx(tiny['gmac_per_s'] /
+                                              ref[layout]['gmac_per_s'])
+        assert rate['met'] == (rate['ratio'] >= 0.6)
 
     stdout = bench['stdout']
     assert 'torch.set_num_threads(1)' in stdout
-    assert re.search(r'\[ref\] Conv2d\(144, 144, 3.*GMAC/s', stdout)
+    assert re.search(r'\[ref, before\] Conv2d\(144, 144, 3.*GMAC/s', stdout)
+    assert re.search(r'\[ref, after\] Conv2d\(144, 144, 3.*GMAC/s', stdout)
     assert re.search(rf'\[1/2\] {TINY_NAME}: .* GMAC/s', stdout)
     assert re.search(r'\[2/2\] td-hm_mobilenetv2\S*: .* GMAC/s', stdout)
-    assert re.search(r'MAC rate vs single 3x3 conv.*-> (met|MISSED)', stdout)
+    assert re.search(r'MAC rate vs single 3x3 conv \(nchw\).*-> (met|MISSED)',
+                     stdout)
+    assert re.search(r'MAC rate, % of the single conv', stdout)
     assert 'load average' in stdout
 
 

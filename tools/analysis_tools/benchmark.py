@@ -82,9 +82,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    args_given = sys.argv[1:] if argv is None else list(argv)
     command = ' '.join(
-        shlex.quote(a) for a in ['python', 'tools/analysis_tools/benchmark.py'] +
-        (sys.argv[1:] if argv is None else list(argv)))
+        shlex.quote(a)
+        for a in ['python', 'tools/analysis_tools/benchmark.py', *args_given])
     try:
         result = run_benchmark(
             args.configs,

@@ -89,7 +89,13 @@ class SoftGatedStackedHourglass(BaseBackbone):
         act_cfg: ConfigType = dict(type='ReLU'),
         norm_eval: bool = False,
         init_cfg: OptMultiConfig = [
-            dict(type='Kaiming', layer=['Conv2d']),
+            # Small heatmap convs, as MMPose's heads init their final layer:
+            # with Kaiming they start far from the near-zero targets and
+            # training collapses to empty heatmaps.
+            dict(
+                type='Kaiming',
+                layer=['Conv2d'],
+                override=dict(type='Normal', name='heatmap_convs', std=0.001)),
             dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
         ],
     ):
@@ -223,8 +229,9 @@ class SoftGatedStackedHourglass(BaseBackbone):
             heatmap = self.heatmap_convs[i](features)
             heatmaps.append(heatmap.contiguous())
             if i < self.num_stacks - 1:
-                # the training path's summation order, (x + h) + f
-                x = (x + self.remap_heatmaps[i](heatmap)).add_(
+                # (h + x) + f: the training path's (x + h) + f, bit for bit,
+                # accumulated into the fresh remap output
+                x = self.remap_heatmaps[i](heatmap).add_(x).add_(
                     self.remap_features[i](features))
         return tuple(heatmaps)
 

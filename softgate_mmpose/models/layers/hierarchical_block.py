@@ -98,7 +98,17 @@ class HierarchicalBlock(BaseModule):
             return torch.cat((out1, out2, out3), dim=1) + self.skip(x)
         # Eval: the same values with the norms folded into the convs and the
         # gated skip added in place (see softgate_mmpose.models.utils.fuse).
-        out1 = norm_act_conv(self.conv1, x)
-        out2 = norm_act_conv(self.conv2, out1)
-        out3 = norm_act_conv(self.conv3, out2)
-        return self.skip.add_to_(torch.cat((out1, out2, out3), dim=1), x)
+        if self.skip.projection is None:
+            out1 = norm_act_conv(self.conv1, x)
+            out2 = norm_act_conv(self.conv2, out1)
+            out3 = norm_act_conv(self.conv3, out2)
+            return self.skip.add_to_(torch.cat((out1, out2, out3), dim=1), x)
+        # The projected skip is a fresh tensor: accumulate each branch into
+        # its channel range instead of allocating a concatenation.
+        out = self.skip.gated_projection(x)
+        branch, start = x, 0
+        for conv in (self.conv1, self.conv2, self.conv3):
+            branch = norm_act_conv(conv, branch)
+            out[:, start:start + branch.shape[1]].add_(branch)
+            start += branch.shape[1]
+        return out

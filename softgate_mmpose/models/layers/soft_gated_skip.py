@@ -9,6 +9,7 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
+from ..utils.fuse import scaled_conv
 
 GATE_TYPES = ('channel', 'scalar', 'none')
 
@@ -89,6 +90,22 @@ class SoftGatedSkip(BaseModule):
         if self.alpha is not None:
             x = x * self.alpha
         return x
+
+    def gated_projection(self, x: Tensor) -> Tensor:
+        """``self(x)`` for a skip with a projection as one conv, the gate
+        folded into it (used in eval mode; a fresh tensor, so callers may
+        accumulate into it).
+
+        Args:
+            x (Tensor): Block input, shape (N, C_in, H, W).
+
+        Returns:
+            Tensor: Gated skip, shape (N, C_out, H, W).
+        """
+        if self.projection is None:
+            raise ValueError('gated_projection needs a projection '
+                             '(in_channels != out_channels)')
+        return scaled_conv(self.projection, x, self.alpha)
 
     def add_to_(self, out: Tensor, x: Tensor) -> Tensor:
         """``out + self(x)``, written into ``out`` without materialising the

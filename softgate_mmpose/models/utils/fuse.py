@@ -31,10 +31,10 @@ _add_relu = getattr(torch.ops.aten, '_add_relu', None)
 
 
 def _tensor_state(t: Optional[Tensor]) -> Optional[tuple]:
+    # new storage (.to(), assignment) or an in-place write (version bump)
     if t is None:
         return None
-    version = 0 if t.is_inference() else t._version
-    return (t.data_ptr(), version, t.dtype, t.device)
+    return (t.data_ptr(), 0 if t.is_inference() else t._version)
 
 
 def _cached(module: nn.Module, name: str, tensors: Sequence[Optional[Tensor]],
@@ -69,13 +69,15 @@ def _plain_conv(cm: ConvModule) -> bool:
 
 def _eval_bn(norm: nn.Module) -> bool:
     """Whether ``norm`` is a batch norm normalising with running stats."""
+    # (buffers read from the dict: Module.__getattr__ is slow on this path)
     return (isinstance(norm, _BatchNorm) and not norm.training
-            and norm.running_mean is not None
-            and norm.running_var is not None)
+            and norm._buffers.get('running_mean') is not None
+            and norm._buffers.get('running_var') is not None)
 
 
 def _norm_tensors(norm: _BatchNorm) -> list:
-    return [norm.weight, norm.bias, norm.running_mean, norm.running_var]
+    """Affine parameters and running stats of ``norm``."""
+    return [*norm._parameters.values(), *norm._buffers.values()]
 
 
 def bn_affine(norm: _BatchNorm) -> Tuple[Tensor, Tensor]:
@@ -184,6 +186,23 @@ def split_conv_norm(
                    (_norm_tensors(cm.norm) if cm.with_norm else []), compute)
 
 
+def _preact_layers(cm: ConvModule) -> Optional[tuple]:
+    """``(conv, norm, relu)`` of a plain-conv BN module in the order
+    norm → act → conv, else ``None``; cached while its children stay the
+    same objects (this runs once per block layer and forward)."""
+    children = tuple(cm._modules.values())
+    hit = cm.__dict__.get('_eval_fusion_layers')
+    if hit is not None and hit[0] == children:
+        return hit[1]
+    layers = None
+    if (cm.order == ('norm', 'act', 'conv') and cm.with_norm
+            and _plain_conv(cm)):
+        relu = cm.with_activation and type(cm.activate) is nn.ReLU
+        layers = (cm.conv, cm.norm, relu)
+    cm.__dict__['_eval_fusion_layers'] = (children, layers)
+    return layers
+
+
 def norm_act_conv(cm: ConvModule, x: Tensor) -> Tensor:
     """``cm(x)`` for the pre-activation order norm → act → conv, the norm
     folded into the conv.
@@ -199,15 +218,14 @@ def norm_act_conv(cm: ConvModule, x: Tensor) -> Tensor:
     Returns:
         Tensor: ``cm(x)`` within float rounding, shape (N, C_out, H', W').
     """
-    if not (cm.order == ('norm', 'act', 'conv') and cm.with_norm
-            and _plain_conv(cm) and _eval_bn(cm.norm)):
+    layers = _preact_layers(cm)
+    if layers is None or not _eval_bn(layers[1]):
         return cm(x)
-    conv = cm.conv
-    relu = cm.with_activation and type(cm.activate) is nn.ReLU
+    conv, norm, relu = layers
     channels_last = _channels_last(x)
 
     def compute():
-        scale, shift = bn_affine(cm.norm)
+        scale, shift = bn_affine(norm)
         if (relu and _add_relu is not None and conv.groups == 1
                 and bool((scale > 0).all())):
             weight = conv.weight * scale.view(1, -1, 1, 1)
@@ -216,9 +234,9 @@ def norm_act_conv(cm: ConvModule, x: Tensor) -> Tensor:
         return (_like_input(conv.weight, channels_last),
                 shift.view(1, -1, 1, 1), scale.view(1, -1, 1, 1))
 
-    weight, shift, scale = _cached(cm, f'norm_act_conv{int(channels_last)}',
-                                   [conv.weight] + _norm_tensors(cm.norm),
-                                   compute)
+    weight, shift, scale = _cached(
+        cm, f'norm_act_conv{int(channels_last)}',
+        [conv._parameters['weight'], *_norm_tensors(norm)], compute)
     if scale is None:
         # _add_relu has no derivative
         x = (x + shift).relu_() if torch.is_grad_enabled() else _add_relu(
@@ -227,4 +245,39 @@ def norm_act_conv(cm: ConvModule, x: Tensor) -> Tensor:
         x = torch.addcmul(shift, x, scale)
         if cm.with_activation:
             x = cm.activate(x)
-    return _conv(cm, x, weight, conv.bias)
+    return F.conv2d(x, weight, conv.bias, conv.stride, conv.padding,
+                    conv.dilation, conv.groups)
+
+
+def scaled_conv(cm: ConvModule, x: Tensor, scale: Optional[Tensor]) -> Tensor:
+    """``scale * cm(x)`` for a conv-only module (no norm, no act) as one
+    conv, ``scale`` (per output channel or scalar) folded into its weight
+    and bias.
+
+    Args:
+        cm (ConvModule): A module without norm and activation, in eval mode.
+        x (Tensor): Input, shape (N, C_in, H, W).
+        scale (Tensor, optional): Shape (1, C_out, 1, 1) or (1, ); ``None``
+            for no scaling.
+
+    Returns:
+        Tensor: ``scale * cm(x)`` within float rounding, a fresh tensor of
+        shape (N, C_out, H', W').
+    """
+    if (scale is None or cm.with_norm or cm.with_activation
+            or not _plain_conv(cm)):
+        out = cm(x)
+        return out if scale is None else out * scale
+    conv = cm.conv
+    channels_last = _channels_last(x)
+
+    def compute():
+        s = scale.reshape(-1).expand(conv.out_channels)
+        weight = conv.weight * s.view(-1, 1, 1, 1)
+        bias = None if conv.bias is None else conv.bias * s
+        return _like_input(weight, channels_last), bias
+
+    weight, bias = _cached(cm, f'scaled{int(channels_last)}',
+                           [conv.weight, conv.bias, scale], compute)
+    return F.conv2d(x, weight, bias, conv.stride, conv.padding,
+                    conv.dilation, conv.groups)

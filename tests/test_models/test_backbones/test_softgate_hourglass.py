@@ -125,3 +125,11 @@ def test_bad_arguments():
         SoftGatedStackedHourglass(num_keypoints=4, num_stacks=0)
     with pytest.raises(ValueError, match='stem_channels'):
         SoftGatedStackedHourglass(num_keypoints=4, stem_channels=(8, 16))
+
+
+def test_heatmap_convs_start_near_zero():
+    model = SoftGatedStackedHourglass(**TINY)
+    model.init_weights()
+    for conv in model.heatmap_convs:
+        assert conv.conv.weight.std() < 0.002
+    assert model.features[0][1].conv.weight.std() > 0.05  # Kaiming elsewhere

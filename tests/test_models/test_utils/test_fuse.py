@@ -13,9 +13,11 @@ from mmcv.cnn import ConvModule
 
 from softgate_mmpose.models import SoftGatedStackedHourglass
 from softgate_mmpose.models.layers import (HierarchicalBlock, PreActBottleneck,
-                                           SoftGatedHourglassModule)
+                                           SoftGatedHourglassModule,
+                                           SoftGatedSkip)
 from softgate_mmpose.models.utils import (clear_eval_cache, conv_norm_act,
-                                          norm_act_conv, split_conv_norm)
+                                          norm_act_conv, scaled_conv,
+                                          split_conv_norm)
 
 BN = nn.modules.batchnorm._BatchNorm
 
@@ -99,6 +101,27 @@ def test_split_conv_norm_is_the_conv_of_the_concatenation():
         assert_close_all(out, cm.norm(cm.conv(torch.cat((a, b), 1))))
     # a 3x3 conv does not split over nearest upsampling: refused
     assert split_conv_norm(ConvModule(12, 5, 3, padding=1).eval(), 7) is None
+
+
+@pytest.mark.parametrize('scale_shape', [(1, 6, 1, 1), (1, ), None])
+def test_scaled_conv_folds_the_scale(scale_shape):
+    cm = ConvModule(4, 6, 1, bias=True, norm_cfg=None, act_cfg=None).eval()
+    scale = None if scale_shape is None else torch.randn(scale_shape)
+    x = torch.randn(2, 4, 5, 5).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        expected = cm(x) if scale is None else scale * cm(x)
+        assert_close_all(scaled_conv(cm, x, scale), expected, rtol=1e-5,
+                         atol=1e-5)
+
+
+def test_gated_projection_is_the_skip():
+    skip = SoftGatedSkip(4, 8, gate='channel', gate_init=0.3, bias=True).eval()
+    x = torch.randn(2, 4, 3, 3)
+    with torch.no_grad():
+        assert_close_all(skip.gated_projection(x), skip(x), rtol=1e-5,
+                         atol=1e-5)
+    with pytest.raises(ValueError, match='needs a projection'):
+        SoftGatedSkip(4, 4).gated_projection(x)
 
 
 def test_unsupported_layers_fall_back_to_the_module():

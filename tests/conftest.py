@@ -97,8 +97,11 @@ def tiny_runner_cfg(work_dir: str, data_root: str, ann_file: str, max_iters: int
     return cfg
 
 
-@pytest.fixture(autouse=True, scope='session')
+@pytest.fixture(autouse=True)
 def mmpose_default_scope():
-    """Build configs in MMPose's scope, as MMPose's tools and tests do."""
+    """Build configs in MMPose's scope, as MMPose's tools and tests do.
+
+    Per test: a test that runs an mmdet detector leaves mmdet's scope current.
+    """
     from mmpose.utils import register_all_modules
     register_all_modules(init_default_scope=True)

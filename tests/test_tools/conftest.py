@@ -17,7 +17,7 @@ from ..conftest import REPO_ROOT
 TOOLS = osp.join(REPO_ROOT, 'tools')
 SYNTHETIC_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'synthetic',
-    'td-hm_softgate-hg2-c64_1xb32-1200it_synthetic-128x128.py')
+    'td-hm_softgate-hg2-c64_1xb32-600it_synthetic-96x96.py')
 
 # One soft-gated stack of 16 channels: a training step takes a fraction of a second.
 TINY_MODEL = [

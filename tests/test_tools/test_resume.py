@@ -64,7 +64,9 @@ def _kill_after_checkpoint(proc: subprocess.Popen, work_dir: str, timeout: float
         if k and runs and {k + 1, k + 2} <= set(_train_records(runs[0])):
             proc.send_signal(signal.SIGSTOP)
             k = _last_checkpoint(work_dir)
-            if {k + 1, k + 2} <= set(_train_records(runs[0])):
+            # The hook writes ``last_checkpoint`` only after the file is complete.
+            if ({k + 1, k + 2} <= set(_train_records(runs[0]))
+                    and osp.isfile(osp.join(work_dir, f'iter_{k}.pth'))):
                 proc.kill()
                 proc.wait()
                 return k
@@ -79,8 +81,13 @@ def test_sigkilled_training_resumes_with_same_iteration_lr_and_optimizer(
     work_dir = str(tmp_path / 'work')
     # A fixed seed: the resumed run replays the data order (mmengine skips the batches
     # already trained) and the augmentation, so its iterations can be compared one to one.
+    # Every checkpoint is kept: with ``max_keep_ckpts=1`` the hook deletes iter_k.pth before it
+    # writes the next one and updates ``last_checkpoint``, so a kill in between would leave
+    # ``last_checkpoint`` naming a deleted file (a real mmengine race, not what this test is about).
     options = TINY_MODEL + loaders(synthetic_root) + iter_schedule(
-        MAX_ITERS, CKPT_INTERVAL) + ['randomness.seed=0']
+        MAX_ITERS, CKPT_INTERVAL) + [
+            'randomness.seed=0', 'default_hooks.checkpoint.max_keep_ckpts=-1'
+        ]
     cmd = python_tool('train.py', SYNTHETIC_CONFIG, '--work-dir', work_dir, '--cfg-options',
                       *options)
     with open(tmp_path / 'killed.out', 'w') as out:

@@ -11,6 +11,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from ..layers import SoftGatedHourglassModule, build_block
 from ..utils.fuse import clear_eval_cache, conv_norm_act
+from ..utils.strips import forward_in_strips
 
 
 @MODELS.register_module()
@@ -208,19 +209,36 @@ class SoftGatedStackedHourglass(BaseBackbone):
                     self.remap_features[i](features)
         return tuple(heatmaps)
 
+    # Strip height of the eval-mode stem block: 32 rows of a 128-pixel-wide
+    # map (256×256 input) are 1–2 MiB per intermediate; even, for the 2×2
+    # pooling after the block.
+    STEM_STRIP_ROWS = 32
+
     def _forward_eval(self, x: Tensor) -> Tuple[Tensor, ...]:
         """:meth:`forward` in eval mode: the same values, computed faster.
 
         On CPU the features are channels-last (NHWC), the layout in which
         oneDNN runs these convs without reordering every layer's input and
         output; the norms are folded into the convs (cached, see
-        :mod:`softgate_mmpose.models.utils.fuse`) and sums are written in
-        place. The heatmaps are returned in the default layout.
+        :mod:`softgate_mmpose.models.utils.fuse`), sums are written in
+        place and the full-resolution stem block runs in horizontal strips
+        (:mod:`softgate_mmpose.models.utils.strips`). The heatmaps are
+        returned in the default layout.
         """
         if x.device.type == 'cpu':
             x = x.contiguous(memory_format=torch.channels_last)
-        x = conv_norm_act(self.stem[0], x)
-        for layer in self.stem[1:]:
+        conv, block, pool = self.stem[:3]
+        x = conv_norm_act(conv, x)
+        halo = getattr(block, 'halo', None)
+        if halo is None or x.device.type != 'cpu':
+            x = pool(block(x))
+        else:
+            # The full-resolution stem block in strips: glibc would return
+            # its whole-map intermediates to the OS after every pass and the
+            # next pass would page-fault them back in (exact, see
+            # softgate_mmpose.models.utils.strips).
+            x = forward_in_strips(block, x, halo, self.STEM_STRIP_ROWS, pool)
+        for layer in self.stem[3:]:
             x = layer(x)
         heatmaps = []
         for i in range(self.num_stacks):

@@ -11,6 +11,7 @@ from torch import Tensor
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from ..utils.fuse import conv_norm_act, split_conv_norm
+from ..utils.upsample import add_upsampled_
 from .builder import build_block
 
 MERGE_TYPES = ('concat-1x1', 'concat-3x3', 'add')
@@ -172,12 +173,8 @@ class SoftGatedHourglassModule(BaseModule):
             # Eval: the norm folded into both halves (cached), the upsampled
             # lower half added in place.
             weight_up, weight_low, bias = parts
-            out = F.conv2d(up, weight_up, bias)
-            out.add_(
-                F.interpolate(
-                    F.conv2d(low, weight_low),
-                    size=up.shape[-2:],
-                    mode='nearest'))
+            out = add_upsampled_(
+                F.conv2d(up, weight_up, bias), F.conv2d(low, weight_low))
             if self.merge_conv.with_activation:
                 out = self.merge_conv.activate(out)
             return out

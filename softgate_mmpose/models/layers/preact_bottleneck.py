@@ -1,5 +1,5 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-from typing import Union
+from typing import Optional, Union
 
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
@@ -8,6 +8,7 @@ from torch import Tensor
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from ..utils.fuse import norm_act_conv
+from ..utils.strips import conv_chain_halo
 from .soft_gated_skip import SoftGatedSkip
 
 
@@ -78,6 +79,17 @@ class PreActBottleneck(BaseModule):
             gate_init=gate_init,
             bias=conv_bias,
             conv_cfg=conv_cfg)
+
+    @property
+    def halo(self) -> Optional[int]:
+        """Rows of input context per output row in eval mode (1, from the
+        3×3 conv), ``None`` if the block is not row-local; see
+        :func:`~softgate_mmpose.models.utils.strips.forward_in_strips`."""
+        halo = conv_chain_halo((self.conv1, self.conv2, self.conv3))
+        projection = self.skip.projection
+        if projection is not None and conv_chain_halo((projection, )) is None:
+            return None
+        return halo
 
     def forward(self, x: Tensor) -> Tensor:
         """Forward function.

@@ -195,7 +195,9 @@ def test_hourglass_eval_path_equals_training_path(merge, merge_norm):
 
 @pytest.mark.parametrize('block', ['HierarchicalBlock', 'PreActBottleneck'])
 @pytest.mark.parametrize('negative_scales', [False, True])
-def test_backbone_eval_path_equals_training_path(block, negative_scales):
+@pytest.mark.parametrize('size', [(64, 48), (160, 40)])
+def test_backbone_eval_path_equals_training_path(block, negative_scales,
+                                                 size):
     model = SoftGatedStackedHourglass(
         num_keypoints=5, num_stacks=2, stack_channels=16, depth=2,
         stem_channels=(8, 16, 16),
@@ -203,7 +205,9 @@ def test_backbone_eval_path_equals_training_path(block, negative_scales):
     model.init_weights()
     randomize_norms(model, negative_scales=negative_scales).eval()
     keys = list(model.state_dict())
-    x = torch.randn(2, 3, 64, 48)
+    x = torch.randn(2, 3, *size)
+    # the taller input runs the stem block in three strips (32, 32, 16 rows)
+    assert (size[0] // 2 > model.STEM_STRIP_ROWS) == (size[0] > 64)
     with torch.no_grad():
         fast = model(x)
     assert_close_all(fast, reference(model, x))

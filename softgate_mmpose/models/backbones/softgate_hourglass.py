@@ -230,7 +230,10 @@ class SoftGatedStackedHourglass(BaseBackbone):
         conv, block, pool = self.stem[:3]
         x = conv_norm_act(conv, x)
         halo = getattr(block, 'halo', None)
-        if halo is None or x.device.type != 'cpu':
+        if (halo is None or x.device.type != 'cpu'
+                or torch.jit.is_tracing()):
+            # (a trace would unroll the strips for one input size, and
+            # complexity analysis would count their overlap as MACs)
             x = pool(block(x))
         else:
             # The full-resolution stem block in strips: glibc would return

@@ -247,13 +247,13 @@ class SoftGatedStackedHourglass(BaseBackbone):
         for i in range(self.num_stacks):
             block, conv = self.features[i]
             features = conv_norm_act(conv, block(self.hourglasses[i](x)))
-            heatmap = self.heatmap_convs[i](features)
+            heatmap = conv_norm_act(self.heatmap_convs[i], features)
             heatmaps.append(heatmap.contiguous())
             if i < self.num_stacks - 1:
                 # (h + x) + f: the training path's (x + h) + f, bit for bit,
                 # accumulated into the fresh remap output
-                x = self.remap_heatmaps[i](heatmap).add_(x).add_(
-                    self.remap_features[i](features))
+                x = conv_norm_act(self.remap_heatmaps[i], heatmap).add_(
+                    x).add_(conv_norm_act(self.remap_features[i], features))
         return tuple(heatmaps)
 
     def train(self, mode: bool = True) -> 'SoftGatedStackedHourglass':

@@ -172,9 +172,8 @@ class SoftGatedHourglassModule(BaseModule):
         if parts is not None:
             # Eval: the norm folded into both halves (cached), the upsampled
             # lower half added in place.
-            weight_up, weight_low, bias = parts
-            out = add_upsampled_(
-                F.conv2d(up, weight_up, bias), F.conv2d(low, weight_low))
+            conv_up, conv_low = parts
+            out = add_upsampled_(conv_up(up), conv_low(low))
             if self.merge_conv.with_activation:
                 out = self.merge_conv.activate(out)
             return out

@@ -15,6 +15,12 @@ writes through ``.data`` bypass the version counter; call
 cached and the fold is recomputed on each call, so parameters still get
 gradients. Any other layer type, order or a norm in training mode falls
 back to the module's own forward.
+
+On CPU, a conv on a channels-last map of at least 16×16 pixels runs as
+oneDNN's ``_convolution_pointwise`` with the weight reordered once into the
+blocked layout oneDNN wants (cached per input shape; ``F.conv2d`` reorders it
+on every call) and a following ReLU fused into the conv. Smaller maps keep
+``F.conv2d``, whose direct kernels have less per-call overhead there.
 """
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -28,6 +34,75 @@ from torch.nn.modules.batchnorm import _BatchNorm
 _CACHE_ATTR = '_eval_fusion_cache'
 # ReLU(x + b) in one pass (the kernel behind FX's add-relu fusion).
 _add_relu = getattr(torch.ops.aten, '_add_relu', None)
+# oneDNN's conv with a pre-reordered weight (what Inductor's CPU freezing
+# pass emits); below 16×16 outputs F.conv2d is as fast or faster.
+_ONEDNN_MIN_PIXELS = 16 * 16
+_onednn = (
+    torch.backends.mkldnn.is_available()
+    and hasattr(torch.ops.mkldnn, '_convolution_pointwise')
+    and hasattr(torch.ops.mkldnn, '_reorder_convolution_weight'))
+
+
+class _EvalCache(dict):
+    """Cache of derived weights: copies and pickles of a module start empty
+    (it is rebuilt on demand; oneDNN's reordered weights cannot be copied)."""
+
+    def __deepcopy__(self, memo) -> '_EvalCache':
+        return _EvalCache()
+
+    def __reduce__(self):
+        return _EvalCache, ()
+
+
+class FoldedConv:
+    """A conv's weight and bias with a norm or scale folded in (eval mode).
+
+    Args:
+        conv (nn.Conv2d): The conv (stride, padding, dilation, groups).
+        weight (Tensor): Folded weight, (C_out, C_in / groups, kh, kw).
+        bias (Tensor, optional): Folded bias, (C_out, ).
+    """
+
+    __slots__ = ('conv', 'weight', 'bias', '_packed')
+
+    def __init__(self, conv: nn.Conv2d, weight: Tensor,
+                 bias: Optional[Tensor]):
+        self.conv = conv
+        self.weight = weight
+        self.bias = bias
+        self._packed = {}  # input shape -> oneDNN weight
+
+    def __call__(self, x: Tensor, relu: bool = False) -> Tensor:
+        """``conv(x)``, and its ReLU if ``relu``.
+
+        Args:
+            x (Tensor): Input, shape (N, C_in, H, W).
+            relu (bool): Apply a ReLU to the output. Defaults to False.
+
+        Returns:
+            Tensor: A fresh tensor, shape (N, C_out, H', W').
+        """
+        conv = self.conv
+        if (_onednn and x.device.type == 'cpu' and x.dtype == torch.float32
+                and x.shape[-2] * x.shape[-1] >= _ONEDNN_MIN_PIXELS
+                and _channels_last(x) and not torch.is_grad_enabled()
+                and not torch.jit.is_tracing()):
+            shape = tuple(x.shape)
+            padding, stride, dilation = (list(conv.padding),
+                                         list(conv.stride),
+                                         list(conv.dilation))
+            weight = self._packed.get(shape)
+            if weight is None:
+                weight = torch.ops.mkldnn._reorder_convolution_weight(
+                    self.weight, padding, stride, dilation, conv.groups,
+                    list(shape))
+                self._packed[shape] = weight
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, weight, self.bias, padding, stride, dilation, conv.groups,
+                'relu' if relu else 'none', [], '')
+        out = F.conv2d(x, self.weight, self.bias, conv.stride, conv.padding,
+                       conv.dilation, conv.groups)
+        return out.relu_() if relu else out
 
 
 def _tensor_state(t: Optional[Tensor]) -> Optional[tuple]:
@@ -43,7 +118,9 @@ def _cached(module: nn.Module, name: str, tensors: Sequence[Optional[Tensor]],
     are unchanged; not cached when gradients are enabled."""
     if torch.is_grad_enabled():
         return compute()
-    cache = module.__dict__.setdefault(_CACHE_ATTR, {})
+    cache = module.__dict__.get(_CACHE_ATTR)
+    if cache is None:
+        cache = module.__dict__[_CACHE_ATTR] = _EvalCache()
     key = tuple(_tensor_state(t) for t in tensors)
     hit = cache.get(name)
     if hit is not None and hit[0] == key:
@@ -105,26 +182,22 @@ def _like_input(weight: Tensor, channels_last: bool) -> Tensor:
                              if channels_last else torch.contiguous_format)
 
 
-def _conv(cm: ConvModule, x: Tensor, weight: Tensor,
-          bias: Optional[Tensor]) -> Tensor:
-    conv = cm.conv
-    return F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation,
-                    conv.groups)
-
-
-def _folded_conv_norm(cm: ConvModule,
-                      channels_last: bool) -> Tuple[Tensor, Optional[Tensor]]:
-    """Weight and bias of ``conv → norm`` as one conv (``cm.with_norm``)."""
+def _folded_conv_norm(cm: ConvModule, channels_last: bool) -> FoldedConv:
+    """``conv → norm`` as one conv (or the conv alone without a norm)."""
     conv = cm.conv
 
     def compute():
+        if not cm.with_norm:
+            return FoldedConv(conv, _like_input(conv.weight, channels_last),
+                              conv.bias)
         scale, shift = bn_affine(cm.norm)
         weight = conv.weight * scale.view(-1, 1, 1, 1)
         bias = shift if conv.bias is None else conv.bias * scale + shift
-        return _like_input(weight, channels_last), bias
+        return FoldedConv(conv, _like_input(weight, channels_last), bias)
 
+    norm_tensors = _norm_tensors(cm.norm) if cm.with_norm else []
     return _cached(cm, f'conv_norm{int(channels_last)}',
-                   [conv.weight, conv.bias] + _norm_tensors(cm.norm), compute)
+                   [conv.weight, conv.bias] + norm_tensors, compute)
 
 
 def _foldable_conv_norm(cm: ConvModule) -> bool:
@@ -134,7 +207,8 @@ def _foldable_conv_norm(cm: ConvModule) -> bool:
 
 def conv_norm_act(cm: ConvModule, x: Tensor) -> Tensor:
     """``cm(x)`` for the order conv → norm → act, the norm folded into the
-    conv.
+    conv (also for a module without a norm: the cached weight layout and the
+    fused ReLU still apply).
 
     Args:
         cm (ConvModule): The module, in eval mode.
@@ -143,17 +217,20 @@ def conv_norm_act(cm: ConvModule, x: Tensor) -> Tensor:
     Returns:
         Tensor: ``cm(x)`` within float rounding, shape (N, C_out, H', W').
     """
-    if not cm.with_norm or not _foldable_conv_norm(cm):
+    if not _foldable_conv_norm(cm):
         return cm(x)
-    out = _conv(cm, x, *_folded_conv_norm(cm, _channels_last(x)))
-    return cm.activate(out) if cm.with_activation else out
+    folded = _folded_conv_norm(cm, _channels_last(x))
+    if not cm.with_activation:
+        return folded(x)
+    if type(cm.activate) is nn.ReLU:
+        return folded(x, relu=True)
+    return cm.activate(folded(x))
 
 
-def split_conv_norm(
-    cm: ConvModule,
-    channels: int,
-    channels_last: bool = False
-) -> Optional[Tuple[Tensor, Tensor, Optional[Tensor]]]:
+def split_conv_norm(cm: ConvModule,
+                    channels: int,
+                    channels_last: bool = False
+                    ) -> Optional[Tuple[FoldedConv, FoldedConv]]:
     """A 1×1 ``conv → norm`` on ``cat(a, b)`` as ``conv_a(a) + conv_b(b)``.
 
     A 1×1 conv is a per-pixel linear map, so it splits over the input
@@ -165,21 +242,24 @@ def split_conv_norm(
         channels_last (bool): Lay the weights out for channels-last inputs.
 
     Returns:
-        tuple | None: ``(weight_a, weight_b, bias)`` with the norm folded in,
-        or ``None`` if ``cm`` does not qualify (use ``cm`` itself then).
+        tuple | None: ``(conv_a, conv_b)`` with the norm folded in (the bias
+        in ``conv_a``), or ``None`` if ``cm`` does not qualify (use ``cm``
+        itself then).
     """
     conv = cm.conv
     if not (_foldable_conv_norm(cm) and conv.kernel_size == (1, 1)
             and conv.stride == (1, 1) and conv.groups == 1):
         return None
-    if cm.with_norm:
-        weight, bias = _folded_conv_norm(cm, channels_last)
-    else:
-        weight, bias = conv.weight, conv.bias
+    folded = _folded_conv_norm(cm, channels_last)
 
     def compute():
-        return (_like_input(weight[:, :channels], channels_last),
-                _like_input(weight[:, channels:], channels_last), bias)
+        weight = folded.weight
+        return (FoldedConv(conv,
+                           _like_input(weight[:, :channels], channels_last),
+                           folded.bias),
+                FoldedConv(conv,
+                           _like_input(weight[:, channels:], channels_last),
+                           None))
 
     return _cached(cm, f'split{channels}_{int(channels_last)}',
                    [conv.weight, conv.bias] +
@@ -229,14 +309,17 @@ def norm_act_conv(cm: ConvModule, x: Tensor) -> Tensor:
         if (relu and _add_relu is not None and conv.groups == 1
                 and bool((scale > 0).all())):
             weight = conv.weight * scale.view(1, -1, 1, 1)
-            return (_like_input(weight, channels_last),
+            return (FoldedConv(conv, _like_input(weight, channels_last),
+                               conv.bias),
                     (shift / scale).view(1, -1, 1, 1), None)
-        return (_like_input(conv.weight, channels_last),
+        return (FoldedConv(conv, _like_input(conv.weight, channels_last),
+                           conv.bias),
                 shift.view(1, -1, 1, 1), scale.view(1, -1, 1, 1))
 
-    weight, shift, scale = _cached(
+    folded, shift, scale = _cached(
         cm, f'norm_act_conv{int(channels_last)}',
-        [conv._parameters['weight'], *_norm_tensors(norm)], compute)
+        [conv._parameters['weight'], conv._parameters['bias'],
+         *_norm_tensors(norm)], compute)
     if scale is None:
         # _add_relu has no derivative
         x = (x + shift).relu_() if torch.is_grad_enabled() else _add_relu(
@@ -245,8 +328,7 @@ def norm_act_conv(cm: ConvModule, x: Tensor) -> Tensor:
         x = torch.addcmul(shift, x, scale)
         if cm.with_activation:
             x = cm.activate(x)
-    return F.conv2d(x, weight, conv.bias, conv.stride, conv.padding,
-                    conv.dilation, conv.groups)
+    return folded(x)
 
 
 def scaled_conv(cm: ConvModule, x: Tensor, scale: Optional[Tensor]) -> Tensor:
@@ -275,9 +357,7 @@ def scaled_conv(cm: ConvModule, x: Tensor, scale: Optional[Tensor]) -> Tensor:
         s = scale.reshape(-1).expand(conv.out_channels)
         weight = conv.weight * s.view(-1, 1, 1, 1)
         bias = None if conv.bias is None else conv.bias * s
-        return _like_input(weight, channels_last), bias
+        return FoldedConv(conv, _like_input(weight, channels_last), bias)
 
-    weight, bias = _cached(cm, f'scaled{int(channels_last)}',
-                           [conv.weight, conv.bias, scale], compute)
-    return F.conv2d(x, weight, bias, conv.stride, conv.padding,
-                    conv.dilation, conv.groups)
+    return _cached(cm, f'scaled{int(channels_last)}',
+                   [conv.weight, conv.bias, scale], compute)(x)

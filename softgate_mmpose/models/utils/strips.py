@@ -80,11 +80,16 @@ def forward_in_strips(fn: Callable[[Tensor], Tensor],
     if rows >= height:
         out = fn(x)
         return out if post is None else post(out)
+    # Each strip dense in the input's layout (a no-op copy for a
+    # channels-last map of one image, whose row ranges are dense already).
+    layout = (torch.channels_last if x.dim() == 4 and not x.is_contiguous()
+              and x.is_contiguous(memory_format=torch.channels_last) else
+              torch.contiguous_format)
     strips = []
     for start in range(0, height, rows):
         stop = min(start + rows, height)
         lo, hi = max(start - halo, 0), min(stop + halo, height)
-        # (for N = 1 a row range of a channels-last map is itself dense)
-        out = fn(x[:, :, lo:hi])[:, :, start - lo:stop - lo]
+        part = x[:, :, lo:hi].contiguous(memory_format=layout)
+        out = fn(part)[:, :, start - lo:stop - lo]
         strips.append(out if post is None else post(out))
     return torch.cat(strips, dim=2)

@@ -5,6 +5,7 @@ The reference is the training code path with every norm layer in eval mode
 (as ``norm_eval`` runs it): the same layers, unfused, on running statistics.
 """
 import copy
+import pickle
 
 import pytest
 import torch
@@ -16,8 +17,9 @@ from softgate_mmpose.models.layers import (HierarchicalBlock, PreActBottleneck,
                                            SoftGatedHourglassModule,
                                            SoftGatedSkip)
 from softgate_mmpose.models.utils import (clear_eval_cache, conv_norm_act,
-                                          norm_act_conv, scaled_conv,
+                                          fuse, norm_act_conv, scaled_conv,
                                           split_conv_norm)
+from softgate_mmpose.models.utils.fuse import _folded_conv_norm
 
 BN = nn.modules.batchnorm._BatchNorm
 
@@ -65,11 +67,14 @@ def assert_close_all(actual, expected, rtol=1e-4, atol=1e-4):
 @pytest.mark.parametrize('bias', [False, True])
 @pytest.mark.parametrize('act', [dict(type='ReLU'), None])
 @pytest.mark.parametrize('channels_last', [False, True])
-def test_conv_norm_act_folds_the_norm(bias, act, channels_last):
+@pytest.mark.parametrize('size, stride', [((7, 5), 1), ((20, 18), 1),
+                                          ((40, 36), 2)])
+def test_conv_norm_act_folds_the_norm(bias, act, channels_last, size, stride):
+    # 20x18 and 40x36 channels-last inputs take oneDNN's reordered-weight conv
     cm = randomize_norms(
-        ConvModule(6, 10, 3, padding=1, bias=bias, norm_cfg=dict(type='BN'),
-                   act_cfg=act)).eval()
-    x = torch.randn(2, 6, 7, 5)
+        ConvModule(6, 10, 3, stride=stride, padding=1, bias=bias,
+                   norm_cfg=dict(type='BN'), act_cfg=act)).eval()
+    x = torch.randn(2, 6, *size)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
@@ -95,9 +100,8 @@ def test_split_conv_norm_is_the_conv_of_the_concatenation():
         ConvModule(12, 5, 1, norm_cfg=dict(type='BN'))).eval()
     a, b = torch.randn(2, 7, 4, 4), torch.randn(2, 5, 4, 4)
     with torch.no_grad():
-        weight_a, weight_b, bias = split_conv_norm(cm, 7)
-        out = nn.functional.conv2d(a, weight_a, bias) + \
-            nn.functional.conv2d(b, weight_b)
+        conv_a, conv_b = split_conv_norm(cm, 7)
+        out = conv_a(a) + conv_b(b)
         assert_close_all(out, cm.norm(cm.conv(torch.cat((a, b), 1))))
     # a 3x3 conv does not split over nearest upsampling: refused
     assert split_conv_norm(ConvModule(12, 5, 3, padding=1).eval(), 7) is None
@@ -135,11 +139,14 @@ def test_unsupported_layers_fall_back_to_the_module():
         assert torch.equal(conv_norm_act(training_bn, x), training_bn(x))
 
 
-def test_cache_follows_in_place_updates_and_clear():
+@pytest.mark.parametrize('size, memory_format',
+                         [(5, torch.contiguous_format),
+                          (20, torch.channels_last)])
+def test_cache_follows_in_place_updates_and_clear(size, memory_format):
     cm = randomize_norms(
         ConvModule(8, 4, 3, padding=1, norm_cfg=dict(type='BN'),
                    order=('norm', 'act', 'conv'))).eval()
-    x = torch.randn(1, 8, 5, 5)
+    x = torch.randn(1, 8, size, size).contiguous(memory_format=memory_format)
     with torch.no_grad():
         norm_act_conv(cm, x)  # fills the cache
         cm.norm.running_var.mul_(3.)  # bumps the version counter
@@ -152,6 +159,40 @@ def test_cache_follows_in_place_updates_and_clear():
         cm.norm.running_mean.data.add_(1.)
         clear_eval_cache(cm)
         assert_close_all(norm_act_conv(cm, x), cm(x), rtol=1e-5, atol=1e-5)
+
+
+def test_onednn_weight_is_reordered_once_per_input_shape():
+    cm = randomize_norms(
+        ConvModule(8, 4, 3, padding=1, norm_cfg=dict(type='BN'))).eval()
+    cl = torch.channels_last
+    with torch.no_grad():
+        for shape in [(1, 8, 16, 16), (1, 8, 16, 16), (2, 8, 16, 16),
+                      (1, 8, 15, 15), (1, 8, 24, 24)]:
+            x = torch.randn(shape).contiguous(memory_format=cl)
+            assert_close_all(conv_norm_act(cm, x), cm(x), rtol=1e-5,
+                             atol=1e-5)
+        conv_norm_act(cm, torch.randn(1, 8, 24, 24))  # NCHW: plain conv
+        folded = _folded_conv_norm(cm, channels_last=True)  # the cached one
+    packed = folded._packed if fuse._onednn else {}
+    # 15x15 is below the size where oneDNN's conv pays off
+    assert set(packed) <= {(1, 8, 16, 16), (2, 8, 16, 16), (1, 8, 24, 24)}
+    if fuse._onednn:
+        assert len(packed) == 3
+
+
+def test_module_with_cached_weights_copies_and_pickles():
+    model = SoftGatedStackedHourglass(
+        num_keypoints=5, num_stacks=2, stack_channels=16, depth=2,
+        stem_channels=(8, 16, 16))
+    model.init_weights()
+    randomize_norms(model).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        out = model(x)  # fills the caches, oneDNN weights included
+        copied = copy.deepcopy(model)
+        loaded = pickle.loads(pickle.dumps(model))
+        for other in (copied, loaded):
+            assert_close_all(other(x), out, rtol=1e-6, atol=1e-6)
 
 
 def test_parameters_get_gradients_in_eval_mode():

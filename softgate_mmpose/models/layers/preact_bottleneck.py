@@ -86,10 +86,7 @@ class PreActBottleneck(BaseModule):
         3×3 conv), ``None`` if the block is not row-local; see
         :func:`~softgate_mmpose.models.utils.strips.forward_in_strips`."""
         halo = conv_chain_halo((self.conv1, self.conv2, self.conv3))
-        projection = self.skip.projection
-        if projection is not None and conv_chain_halo((projection, )) is None:
-            return None
-        return halo
+        return None if self.skip.halo is None else halo
 
     def forward(self, x: Tensor) -> Tensor:
         """Forward function.

@@ -10,6 +10,7 @@ from torch import Tensor
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
 from ..utils.fuse import scaled_conv
+from ..utils.strips import conv_chain_halo
 
 GATE_TYPES = ('channel', 'scalar', 'none')
 
@@ -90,6 +91,14 @@ class SoftGatedSkip(BaseModule):
         if self.alpha is not None:
             x = x * self.alpha
         return x
+
+    @property
+    def halo(self) -> Optional[int]:
+        """0 (the skip is 1×1), ``None`` if the projection is not row-local;
+        see :func:`~softgate_mmpose.models.utils.strips.conv_chain_halo`."""
+        if self.projection is None:
+            return 0
+        return conv_chain_halo((self.projection, ))
 
     def gated_projection(self, x: Tensor) -> Tensor:
         """``self(x)`` for a skip with a projection as one conv, the gate

@@ -72,3 +72,10 @@ def test_conv_chain_halo_of_layer_types():
     assert conv_chain_halo([cm(3, padding=0)]) is None  # not "same"
     assert conv_chain_halo([cm(3, padding=1, padding_mode='reflect')]) is None
     assert conv_chain_halo([cm(2, padding=1)]) is None  # even kernel
+
+
+def test_a_skip_projection_that_is_not_row_local_disables_strips():
+    block = _block(HierarchicalBlock, in_channels=8, out_channels=16)
+    assert block.skip.halo == 0
+    block.skip.projection.conv.stride = (2, 2)  # no longer pixel-wise
+    assert block.skip.halo is None and block.halo is None

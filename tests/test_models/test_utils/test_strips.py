@@ -27,6 +27,7 @@ def test_strips_equal_the_whole_map(height, rows, memory_format, block_type):
         whole = block(x)
         strips = forward_in_strips(block, x, block.halo, rows)
     torch.testing.assert_close(strips, whole, rtol=1e-5, atol=1e-5)
+    assert strips.is_contiguous(memory_format=memory_format)  # layout kept
 
 
 @pytest.mark.parametrize('height', [32, 33])

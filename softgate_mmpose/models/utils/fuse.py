@@ -157,6 +157,13 @@ def _norm_tensors(norm: _BatchNorm) -> list:
     return [*norm._parameters.values(), *norm._buffers.values()]
 
 
+def _conv_norm_tensors(cm: ConvModule) -> list:
+    """Every tensor a folded ``conv → norm`` is derived from."""
+    conv = cm.conv
+    return [conv.weight, conv.bias] + (
+        _norm_tensors(cm.norm) if cm.with_norm else [])
+
+
 def bn_affine(norm: _BatchNorm) -> Tuple[Tensor, Tensor]:
     """Scale and shift (C,) of an eval-mode batch norm:
     ``norm(x) = scale·x + shift`` per channel."""
@@ -195,9 +202,8 @@ def _folded_conv_norm(cm: ConvModule, channels_last: bool) -> FoldedConv:
         bias = shift if conv.bias is None else conv.bias * scale + shift
         return FoldedConv(conv, _like_input(weight, channels_last), bias)
 
-    norm_tensors = _norm_tensors(cm.norm) if cm.with_norm else []
     return _cached(cm, f'conv_norm{int(channels_last)}',
-                   [conv.weight, conv.bias] + norm_tensors, compute)
+                   _conv_norm_tensors(cm), compute)
 
 
 def _foldable_conv_norm(cm: ConvModule) -> bool:
@@ -262,8 +268,7 @@ def split_conv_norm(cm: ConvModule,
                            None))
 
     return _cached(cm, f'split{channels}_{int(channels_last)}',
-                   [conv.weight, conv.bias] +
-                   (_norm_tensors(cm.norm) if cm.with_norm else []), compute)
+                   _conv_norm_tensors(cm), compute)
 
 
 def _preact_layers(cm: ConvModule) -> Optional[tuple]:

@@ -9,9 +9,10 @@ horizontal strips of its input (each extended by ``halo`` rows where it has
 neighbours) and the exact rows cropped from each result.
 
 This is an eval-mode memory optimisation: a full-resolution block of the
-stem keeps several 128×128 maps alive at once (about 24 MiB at batch 1), and
-glibc returns that much freed memory to the OS after every forward pass, so
-the next pass faults it back in page by page. In strips of a few rows the
+stem keeps several 4–8 MiB maps of 128×128 pixels alive at once, and glibc
+returns that freed memory to the OS after every forward pass, so the next
+pass faults it back in page by page (about 5,000 faults, 20 MiB, per pass of
+the default model at batch 1). In strips of a few rows the
 intermediates are about 1 MiB each and are reused from the heap.
 """
 from typing import Callable, Iterable, Optional

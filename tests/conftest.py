@@ -6,7 +6,7 @@ import pytest
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_DATA = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'mpii',
-                          'td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py')
+                          'td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py')
 
 
 def shared_data_path(*parts: str) -> str:

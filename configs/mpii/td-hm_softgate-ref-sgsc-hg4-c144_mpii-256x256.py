@@ -2,7 +2,7 @@
 # (github.com/dkurzend/Soft_Gated_Pose_Estimation_Pytorch, SGSC_PoseNet(4, 144, 16)), built from the
 # plugin's modules, for its released MPII weights converted by
 #   python tools/model_converters/sgsc2mmpose.py SGSC_model_weights.tar OUT.pth --arch sgsc
-_base_ = ['./td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py']
+_base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 model = dict(
     # Their input is the RGB image / 255, without mean subtraction.

@@ -27,16 +27,16 @@ from mmengine.config import Config, ConfigDict
 #: Alias -> config path relative to the ``configs/`` tree.
 MODEL_ALIASES: Dict[str, str] = {
     'softgate-hg4_mpii':
-    'mpii/td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py',
+    'mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py',
     'softgate-hg2_mpii':
-    'mpii/td-hm_softgate-hg2-c144_8xb24-200e_mpii-256x256.py',
+    'mpii/td-hm_softgate-hg2-c144_1xb24-200e_mpii-256x256.py',
     'softgate-hg8_mpii':
-    'mpii/td-hm_softgate-hg8-c256_8xb24-200e_mpii-256x256.py',
+    'mpii/td-hm_softgate-hg8-c256_1xb24-200e_mpii-256x256.py',
     'hourglass-hg8_mpii':
-    'mpii/td-hm_hourglass-hg8-c256_8xb24-200e_mpii-256x256.py',
+    'mpii/td-hm_hourglass-hg8-c256_1xb24-200e_mpii-256x256.py',
     # MPII -> LSP finetune (the paper's LSP model)
     'softgate-hg4_lsp':
-    'lsp/td-hm_softgate-hg4-c144_8xb24-60e_mpii-to-lsp-256x256.py',
+    'lsp/td-hm_softgate-hg4-c144_1xb24-60e_mpii-to-lsp-256x256.py',
     # architectures of the public reimplementation, for its converted weights
     # (tools/model_converters/sgsc2mmpose.py)
     'softgate-hg4-ref_mpii':

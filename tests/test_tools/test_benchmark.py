@@ -204,7 +204,7 @@ def test_read_accuracy_formats(tmp_path):
 def test_input_checks():
     configs = [DEFAULT_CONFIG]
     assert parse_accuracy_args(
-        ['td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256=a.json'],
+        ['td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256=a.json'],
         configs) == {DEFAULT_CONFIG: 'a.json'}
     with pytest.raises(BenchmarkError, match='none of the benchmarked'):
         parse_accuracy_args(['other=a.json'], configs)

@@ -18,7 +18,7 @@ LSP_PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean
 MMPOSE_TOOLS = osp.join(
     osp.dirname(importlib.util.find_spec('mmpose').origin), '.mim', 'tools')
 LSP_CONFIG = osp.join(REPO_ROOT, 'configs', 'lsp',
-                      'td-hm_softgate-hg4-c144_8xb24-200e_lsp-256x256.py')
+                      'td-hm_softgate-hg4-c144_1xb24-200e_lsp-256x256.py')
 
 
 def _load_script(path: str, name: str):

@@ -13,10 +13,10 @@ conv on a 64×64 map, and the speed targets of the default soft-gated model.
 Example::
 
     python tools/analysis_tools/benchmark.py \\
-        configs/mpii/td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py \\
+        configs/mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py \\
         mmpose::body_2d_keypoint/topdown_heatmap/mpii/td-hm_hourglass52_8xb64-210e_mpii-256x256.py \\
         --batch 8 --out work_dirs/benchmark \\
-        --accuracy td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256=metrics.json
+        --accuracy td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256=metrics.json
 """
 import argparse
 import os.path as osp

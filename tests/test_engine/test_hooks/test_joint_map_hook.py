@@ -19,9 +19,9 @@ from tests.conftest import DEFAULT_CONFIG, REPO_ROOT, shared_data_path
 
 LSP_DIR = osp.join(REPO_ROOT, 'configs', 'lsp')
 SCRATCH_CONFIG = osp.join(LSP_DIR,
-                          'td-hm_softgate-hg4-c144_8xb24-200e_lsp-256x256.py')
+                          'td-hm_softgate-hg4-c144_1xb24-200e_lsp-256x256.py')
 FINETUNE_CONFIG = osp.join(
-    LSP_DIR, 'td-hm_softgate-hg4-c144_8xb24-60e_mpii-to-lsp-256x256.py')
+    LSP_DIR, 'td-hm_softgate-hg4-c144_1xb24-60e_mpii-to-lsp-256x256.py')
 MPII_TO_LSP = [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 8, 9]
 HEATMAP_CONV = 'backbone.heatmap_convs.{}.conv.{}'
 REMAP_HEATMAP = 'backbone.remap_heatmaps.{}.conv.weight'

@@ -1,5 +1,5 @@
 # Large variant: 8 soft-gated stacks x 256 channels.
-_base_ = ['./td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py']
+_base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 num_stacks = 8
 model = dict(

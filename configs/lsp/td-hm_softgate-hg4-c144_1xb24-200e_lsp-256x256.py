@@ -2,7 +2,7 @@
 # tested on the 1000 LSP test images with PCK@0.2. Same model, augmentation and schedule as the
 # MPII default; the paper's LSP numbers come from the MPII -> LSP finetune config beside this one.
 # Data: tools/dataset_converters/lsp2coco.py ... --data-root data/lsp --out-dir data/lsp/annotations
-_base_ = ['../mpii/td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py']
+_base_ = ['../mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 num_keypoints = 14
 

@@ -1,6 +1,6 @@
 # Baseline: Newell's stacked hourglass (8 x 256) built from the plugin's modules: pre-activation
 # bottleneck residuals with plain (ungated) skips, a block before upsampling, and 'add' merges.
-_base_ = ['./td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256.py']
+_base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 num_stacks = 8
 model = dict(

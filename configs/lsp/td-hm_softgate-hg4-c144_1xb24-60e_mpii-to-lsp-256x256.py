@@ -2,10 +2,10 @@
 # the MPII default's checkpoint, with each LSP joint's heatmap conv and heatmap-feedback remap
 # taken from the matching MPII joint (JointMapCheckpointHook); every other weight loads as is.
 # Train on LSP + LSP-extended (11k), test on LSP test with PCK@0.2.
-_base_ = ['./td-hm_softgate-hg4-c144_8xb24-200e_lsp-256x256.py']
+_base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_lsp-256x256.py']
 
 # the MPII default's last checkpoint; override with --cfg-options load_from=...
-load_from = 'work_dirs/td-hm_softgate-hg4-c144_8xb24-200e_mpii-256x256/epoch_200.pth'
+load_from = 'work_dirs/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256/epoch_200.pth'
 
 # MPII joint of each LSP joint: ankles, knees, hips (0-5), wrists, elbows, shoulders (10-15),
 # upper neck (8) -> neck, head top (9) -> head top. MPII's pelvis (6) and thorax (7) are dropped.

@@ -1,5 +1,8 @@
 """Shared fixtures: repository paths and the read-only shared data beside the checkout."""
+import importlib.util
 import os.path as osp
+import sys
+from types import ModuleType
 
 import pytest
 
@@ -21,6 +24,29 @@ def shared_data_path(*parts: str) -> str:
 @pytest.fixture
 def repo_root() -> str:
     return REPO_ROOT
+
+
+def _load_tool(relpath: str) -> ModuleType:
+    name = 'softgate_tools.' + relpath[:-3].replace('/', '.')
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, 'tools', relpath))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]
+
+
+@pytest.fixture(scope='session')
+def load_tool():
+    """Import a script under ``tools/`` as a module, e.g. ``load_tool('deployment/pytorch2onnx.py')``.
+
+    ``tools/`` is not a package (as in MMPose), so tests reach tool logic through this loader.
+    """
+    return _load_tool
 
 
 def write_tiny_coco(root: str, num_images: int = 4, size: int = 64, seed: int = 0) -> str:

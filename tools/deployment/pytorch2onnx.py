@@ -141,36 +141,14 @@ class HeatmapModel(nn.Module):
 
 def _load_checkpoint_into(pose_model: nn.Module, checkpoint: str,
                           cfg: Config, config_name: str) -> None:
-    from mmengine.runner import CheckpointLoader
-    from mmengine.runner.checkpoint import load_state_dict
-
-    from softgate_mmpose.apis import check_checkpoint_compatibility
-
-    if '://' not in checkpoint and not osp.isfile(checkpoint):
-        raise ExportError(f'{checkpoint}: checkpoint file not found')
+    # The plugin's one checkpoint check: refuses another joint set or
+    # architecture with the reason, then loads strictly.
+    from softgate_mmpose.utils.checkpoint import load_checked_checkpoint
     try:
-        ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    except Exception as e:
-        raise ExportError(f'{checkpoint}: cannot load the checkpoint: '
-                          f'{type(e).__name__}: {e}') from e
-    if not isinstance(ckpt, dict):
-        raise ExportError(f'{checkpoint}: not a checkpoint (a dict of '
-                          'tensors or with a state_dict)')
-    try:
-        check_checkpoint_compatibility(
-            pose_model,
-            ckpt,
-            cfg,
-            checkpoint_name=checkpoint,
-            config_name=config_name)
-    except ValueError as e:
+        load_checked_checkpoint(
+            pose_model, checkpoint, cfg, config_name=config_name)
+    except (FileNotFoundError, ValueError) as e:
         raise ExportError(str(e)) from e
-    state = ckpt.get('state_dict', ckpt)
-    state = {
-        (k[len('module.'):] if k.startswith('module.') else k): v
-        for k, v in state.items()
-    }
-    load_state_dict(pose_model, state, strict=True)
 
 
 def build_model(config: Union[str, Config],

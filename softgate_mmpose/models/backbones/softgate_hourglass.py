@@ -1,7 +1,6 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
 from typing import Sequence, Tuple, Union
 
-import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from torch import Tensor
@@ -10,8 +9,6 @@ from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from ..layers import SoftGatedHourglassModule, build_block
-from ..utils.fuse import clear_eval_cache, conv_norm_act
-from ..utils.strips import forward_in_strips
 
 
 @MODELS.register_module()
@@ -194,8 +191,6 @@ class SoftGatedStackedHourglass(BaseBackbone):
         Returns:
             tuple[Tensor]: Heatmaps of every stack, each (N, K, H/4, W/4).
         """
-        if not self.training:
-            return self._forward_eval(x)
         x = self.stem(x)
         heatmaps = []
         for i in range(self.num_stacks):
@@ -209,58 +204,10 @@ class SoftGatedStackedHourglass(BaseBackbone):
                     self.remap_features[i](features)
         return tuple(heatmaps)
 
-    # Strip height of the eval-mode stem block: 32 rows of a 128-pixel-wide
-    # map (256×256 input) are 1–2 MiB per intermediate; even, for the 2×2
-    # pooling after the block.
-    STEM_STRIP_ROWS = 32
-
-    def _forward_eval(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """:meth:`forward` in eval mode: the same values, computed faster.
-
-        On CPU the features are channels-last (NHWC), the layout in which
-        oneDNN runs these convs without reordering every layer's input and
-        output; the norms are folded into the convs (cached, see
-        :mod:`softgate_mmpose.models.utils.fuse`), sums are written in
-        place and the full-resolution stem block runs in horizontal strips
-        (:mod:`softgate_mmpose.models.utils.strips`). The heatmaps are
-        returned in the default layout.
-        """
-        if x.device.type == 'cpu':
-            x = x.contiguous(memory_format=torch.channels_last)
-        conv, block, pool = self.stem[:3]
-        x = conv_norm_act(conv, x)
-        halo = getattr(block, 'halo', None)
-        if (halo is None or x.device.type != 'cpu'
-                or torch.jit.is_tracing()):
-            # (a trace would unroll the strips for one input size, and
-            # complexity analysis would count their overlap as MACs)
-            x = pool(block(x))
-        else:
-            # The full-resolution stem block in strips: glibc would return
-            # its whole-map intermediates to the OS after every pass and the
-            # next pass would page-fault them back in (exact, see
-            # softgate_mmpose.models.utils.strips).
-            x = forward_in_strips(block, x, halo, self.STEM_STRIP_ROWS, pool)
-        for layer in self.stem[3:]:
-            x = layer(x)
-        heatmaps = []
-        for i in range(self.num_stacks):
-            block, conv = self.features[i]
-            features = conv_norm_act(conv, block(self.hourglasses[i](x)))
-            heatmap = conv_norm_act(self.heatmap_convs[i], features)
-            heatmaps.append(heatmap.contiguous())
-            if i < self.num_stacks - 1:
-                # (h + x) + f: the training path's (x + h) + f, bit for bit,
-                # accumulated into the fresh remap output
-                x = conv_norm_act(self.remap_heatmaps[i], heatmap).add_(
-                    x).add_(conv_norm_act(self.remap_features[i], features))
-        return tuple(heatmaps)
-
     def train(self, mode: bool = True) -> 'SoftGatedStackedHourglass':
         """Set train mode, keeping norm layers in eval mode if
         ``norm_eval``."""
         super().train(mode)
-        clear_eval_cache(self)  # rebuilt lazily by the next eval pass
         if mode and self.norm_eval:
             for m in self.modules():
                 if isinstance(m, nn.modules.batchnorm._BatchNorm):

@@ -10,8 +10,6 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
-from ..utils.fuse import conv_norm_act, split_conv_norm
-from ..utils.upsample import add_upsampled_
 from .builder import build_block
 
 MERGE_TYPES = ('concat-1x1', 'concat-3x3', 'add')
@@ -75,6 +73,7 @@ class SoftGatedHourglassModule(BaseModule):
             raise ValueError(
                 f'merge must be one of {MERGE_TYPES}, got {merge!r}')
         self.depth = depth
+        self.channels = channels
         self.merge = merge
         layer_cfgs = dict(
             conv_bias=conv_bias,
@@ -114,6 +113,11 @@ class SoftGatedHourglassModule(BaseModule):
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg if merge_norm else None,
                 act_cfg=act_cfg)
+        # Only a plain 1x1 conv (conv -> norm -> act) commutes with the
+        # upsampling; other conv types run on the concatenation.
+        self.split_merge = (
+            merge == 'concat-1x1' and type(self.merge_conv.conv) is nn.Conv2d
+            and self.merge_conv.order == ('conv', 'norm', 'act'))
         self.post_merge_block = block() if post_merge_block else None
 
     def forward(self, x: Tensor) -> Tensor:
@@ -129,61 +133,48 @@ class SoftGatedHourglassModule(BaseModule):
         low = self.inner(self.low_block(self.pool(x)))
         if self.pre_upsample_block is not None:
             low = self.pre_upsample_block(low)
-        if self._merge_before_upsample:
-            out = self._merge_1x1(up, low)
-        else:
-            low = F.interpolate(low, size=up.shape[-2:], mode='nearest')
-            if self.merge_conv is None:
-                out = up + low
-            elif self.training:
-                out = self.merge_conv(torch.cat((up, low), dim=1))
-            else:  # eval: the norm folded into the conv
-                out = conv_norm_act(self.merge_conv, torch.cat((up, low), 1))
+        out = self.merge_branches(up, low)
         if self.post_merge_block is not None:
             out = self.post_merge_block(out)
         return out
 
-    @property
-    def _merge_before_upsample(self) -> bool:
-        # Only a plain 1x1 conv commutes with nearest upsampling.
-        return self.merge == 'concat-1x1' and type(
-            self.merge_conv.conv) is nn.Conv2d
+    def merge_branches(self, up: Tensor, low: Tensor) -> Tensor:
+        """Merge the upper branch with the upsampled lower branch.
 
-    def _merge_1x1(self, up: Tensor, low: Tensor) -> Tensor:
-        """``merge_conv(cat(up, upsample(low)))`` without the concatenation.
-
-        A 1×1 conv commutes with nearest upsampling, so the half of the merge
-        conv that sees the lower branch runs at the lower resolution (4× fewer
-        MACs for that half) and the concatenated tensor is never built. Same
-        weights, same result as the concatenating path.
+        For ``'concat-1x1'`` with a plain conv, the merge conv is applied as
+        two halves: a 1×1 conv is a per-pixel linear map, so it splits over
+        the concatenated channels and commutes with nearest upsampling; the
+        half that sees the lower branch runs at its resolution (4× fewer MACs
+        for that half) and no concatenated map is built. The same weights and
+        outputs as ``merge_conv(cat(up, upsample(low)))`` within float
+        rounding.
 
         Args:
             up (Tensor): Upper branch, shape (N, C, H, W).
-            low (Tensor): Lower branch before upsampling, (N, C, H/2, W/2).
+            low (Tensor): Lower branch, shape (N, C, H/2, W/2).
 
         Returns:
             Tensor: Merged features, shape (N, C, H, W).
         """
+        if self.merge_conv is None:
+            return up + _upsample(low)
+        if not self.split_merge:
+            return self.merge_conv(torch.cat((up, _upsample(low)), dim=1))
         conv = self.merge_conv.conv
-        channels = up.shape[1]
-        parts = None if self.training else split_conv_norm(
-            self.merge_conv, channels,
-            up.is_contiguous(memory_format=torch.channels_last))
-        if parts is not None:
-            # Eval: the norm folded into both halves (cached), the upsampled
-            # lower half added in place.
-            conv_up, conv_low = parts
-            out = add_upsampled_(conv_up(up), conv_low(low))
-            if self.merge_conv.with_activation:
-                out = self.merge_conv.activate(out)
-            return out
-        out = F.conv2d(up, conv.weight[:, :channels], conv.bias)
-        out = out + F.interpolate(
-            F.conv2d(low, conv.weight[:, channels:]),
-            size=up.shape[-2:],
-            mode='nearest')
+        channels = self.channels
+        out = F.conv2d(up, conv.weight[:, :channels], conv.bias) + _upsample(
+            F.conv2d(low, conv.weight[:, channels:]))
         if self.merge_conv.with_norm:
             out = self.merge_conv.norm(out)
         if self.merge_conv.with_activation:
             out = self.merge_conv.activate(out)
         return out
+
+
+def _upsample(x: Tensor) -> Tensor:
+    """2× nearest upsampling, (N, C, h, w) → (N, C, 2h, 2w).
+
+    A constant factor rather than the upper map's size: the exported ONNX
+    graph then has a static ``Resize``.
+    """
+    return F.interpolate(x, scale_factor=2., mode='nearest')

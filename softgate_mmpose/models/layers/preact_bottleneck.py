@@ -1,19 +1,15 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-from typing import Optional, Union
+from typing import Union
 
-from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
-from ..utils.fuse import norm_act_conv
-from ..utils.strips import conv_chain_halo
-from .soft_gated_skip import SoftGatedSkip
+from .preact_block import PreActResidualBlock
 
 
 @MODELS.register_module()
-class PreActBottleneck(BaseModule):
+class PreActBottleneck(PreActResidualBlock):
     """Pre-activation bottleneck residual block of the stacked hourglass.
 
     The residual module of `Newell et al. (ECCV 2016)
@@ -50,58 +46,33 @@ class PreActBottleneck(BaseModule):
                  norm_cfg: ConfigType = dict(type='BN'),
                  act_cfg: ConfigType = dict(type='ReLU'),
                  init_cfg: OptMultiConfig = None):
-        super().__init__(init_cfg=init_cfg)
         if out_channels % 2 != 0:
             raise ValueError('PreActBottleneck needs an even out_channels, '
                              f'got {out_channels}')
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        mid_channels = out_channels // 2
-        layers = ((in_channels, mid_channels, 1), (mid_channels, mid_channels, 3),
-                  (mid_channels, out_channels, 1))
-        for i, (c_in, c_out, kernel) in enumerate(layers, 1):
-            self.add_module(
-                f'conv{i}',
-                ConvModule(
-                    c_in,
-                    c_out,
-                    kernel,
-                    padding=kernel // 2,
-                    bias=conv_bias,
-                    conv_cfg=conv_cfg,
-                    norm_cfg=norm_cfg,
-                    act_cfg=act_cfg,
-                    order=('norm', 'act', 'conv')))
-        self.skip = SoftGatedSkip(
+        super().__init__(
             in_channels,
             out_channels,
             gate=gate,
             gate_init=gate_init,
-            bias=conv_bias,
-            conv_cfg=conv_cfg)
+            conv_bias=conv_bias,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            init_cfg=init_cfg)
 
-    @property
-    def halo(self) -> Optional[int]:
-        """Rows of input context per output row in eval mode (1, from the
-        3×3 conv), ``None`` if the block is not row-local; see
-        :func:`~softgate_mmpose.models.utils.strips.forward_in_strips`."""
-        halo = conv_chain_halo((self.conv1, self.conv2, self.conv3))
-        return None if self.skip.halo is None else halo
+    def _build_residual(self, in_channels: int, out_channels: int) -> None:
+        mid_channels = out_channels // 2
+        self.conv1 = self._preact_conv(in_channels, mid_channels, 1)
+        self.conv2 = self._preact_conv(mid_channels, mid_channels, 3)
+        self.conv3 = self._preact_conv(mid_channels, out_channels, 1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Forward function.
+    def residual(self, x: Tensor) -> Tensor:
+        """1×1 → 3×3 → 1×1 pre-activation convs.
 
         Args:
             x (Tensor): Input features, shape (N, C_in, H, W).
 
         Returns:
-            Tensor: Output features, shape (N, C, H, W).
+            Tensor: Shape (N, C, H, W).
         """
-        if self.training:
-            return self.conv3(self.conv2(self.conv1(x))) + self.skip(x)
-        # Eval: the same values with the norms folded into the convs and the
-        # skip added in place (see softgate_mmpose.models.utils.fuse).
-        out = norm_act_conv(self.conv3,
-                            norm_act_conv(self.conv2,
-                                          norm_act_conv(self.conv1, x)))
-        return self.skip.add_to_(out, x)
+        return self.conv3(self.conv2(self.conv1(x)))

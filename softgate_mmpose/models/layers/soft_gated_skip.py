@@ -9,8 +9,6 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType, OptMultiConfig
-from ..utils.fuse import scaled_conv
-from ..utils.strips import conv_chain_halo
 
 GATE_TYPES = ('channel', 'scalar', 'none')
 
@@ -91,48 +89,6 @@ class SoftGatedSkip(BaseModule):
         if self.alpha is not None:
             x = x * self.alpha
         return x
-
-    @property
-    def halo(self) -> Optional[int]:
-        """0 (the skip is 1×1), ``None`` if the projection is not row-local;
-        see :func:`~softgate_mmpose.models.utils.strips.conv_chain_halo`."""
-        if self.projection is None:
-            return 0
-        return conv_chain_halo((self.projection, ))
-
-    def gated_projection(self, x: Tensor) -> Tensor:
-        """``self(x)`` for a skip with a projection as one conv, the gate
-        folded into it (used in eval mode; a fresh tensor, so callers may
-        accumulate into it).
-
-        Args:
-            x (Tensor): Block input, shape (N, C_in, H, W).
-
-        Returns:
-            Tensor: Gated skip, shape (N, C_out, H, W).
-        """
-        if self.projection is None:
-            raise ValueError('gated_projection needs a projection '
-                             '(in_channels != out_channels)')
-        return scaled_conv(self.projection, x, self.alpha)
-
-    def add_to_(self, out: Tensor, x: Tensor) -> Tensor:
-        """``out + self(x)``, written into ``out`` without materialising the
-        gated skip (one fused multiply-add pass; used in eval mode).
-
-        Args:
-            out (Tensor): The block's output, shape (N, C_out, H, W);
-                overwritten.
-            x (Tensor): Block input, shape (N, C_in, H, W).
-
-        Returns:
-            Tensor: ``out``.
-        """
-        if self.projection is not None:
-            x = self.projection(x)
-        if self.alpha is None:
-            return out.add_(x)
-        return out.addcmul_(x, self.alpha)
 
     def extra_repr(self) -> str:
         return f'gate={self.gate!r}'

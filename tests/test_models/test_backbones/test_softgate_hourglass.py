@@ -9,10 +9,10 @@ from mmengine.config import Config
 from mmpose.registry import MODELS
 from softgate_mmpose.models import SoftGatedStackedHourglass
 from softgate_mmpose.models.layers import SoftGatedSkip
-from ...conftest import REPO_ROOT
 
 TINY = dict(num_keypoints=5, num_stacks=2, stack_channels=16, depth=2, stem_channels=(8, 16, 16))
-MPII_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'mpii', '*.py')))
+CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs')
+MPII_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, 'mpii', '*.py')))
 
 
 @pytest.mark.parametrize('config', MPII_CONFIGS, ids=osp.basename)

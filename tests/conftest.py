@@ -131,3 +131,31 @@ def mmpose_default_scope():
     """
     from mmpose.utils import register_all_modules
     register_all_modules(init_default_scope=True)
+
+
+def _randomize_norms_and_gates(model, seed: int = 0):
+    """Running statistics, norm affines and skip gates far from their
+    initial values (in place), so that export or folding errors show."""
+    import torch
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, _BatchNorm):
+                c = m.num_features
+                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.5)
+                m.running_var.copy_(torch.rand(c, generator=gen) * 2 + 0.2)
+                if m.weight is not None:
+                    m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
+                    m.bias.copy_(torch.randn(c, generator=gen) * 0.5)
+            alpha = getattr(m, 'alpha', None)
+            if isinstance(alpha, torch.nn.Parameter):
+                alpha.copy_(torch.rand(alpha.shape, generator=gen) * 1.5 - 0.5)
+    return model
+
+
+@pytest.fixture(scope='session')
+def randomize_norms_and_gates():
+    """``randomize(model, seed=0)``: random BN statistics/affines and skip gates, in place."""
+    return _randomize_norms_and_gates

@@ -32,7 +32,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, ROOT)
 
-from softgate_mmpose.datasets.synthetic import \
+from softgate_mmpose.datasets.generators.synthetic import \
     generate_synthetic_dataset  # noqa: E402
 
 DEFAULT_CONFIG = osp.join(

@@ -1,5 +1,5 @@
 # Quickstart model: 2 soft-gated stacks x 64 channels on the synthetic LSP-style dataset
-# (softgate_mmpose/datasets/synthetic.py; tools/quickstart.py writes it and trains this config),
+# (softgate_mmpose/datasets/generators/synthetic.py; tools/quickstart.py writes it and trains this config),
 # sized to reach PCK@0.2 > 80 in minutes on 2 CPU cores. Iteration-based: one validation and
 # one checkpoint at the end.
 _base_ = ['mmpose::_base_/default_runtime.py']

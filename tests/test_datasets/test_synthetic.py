@@ -6,8 +6,8 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from softgate_mmpose.datasets.synthetic import (LSP_JOINTS,
-                                                generate_synthetic_dataset)
+from softgate_mmpose.datasets.generators.synthetic import (
+    LSP_JOINTS, generate_synthetic_dataset)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART_CONFIG = osp.join(
@@ -203,3 +203,37 @@ def test_out_dir_is_a_file(tmp_path):
     path.write_text('x')
     with pytest.raises(NotADirectoryError, match=str(path)):
         generate_synthetic_dataset(str(path), **SMALL)
+
+
+def test_files_have_the_umask_mode(tmp_path):
+    """Images and annotations are readable as ordinary files would be (not
+    the private 0600 of a temporary file)."""
+    old = os.umask(0o022)
+    try:
+        generate_synthetic_dataset(
+            str(tmp_path), num_train=2, num_val=1, image_size=64)
+    finally:
+        os.umask(old)
+    files = [osp.join(d, n) for d, _, names in os.walk(tmp_path)
+             for n in names]
+    assert len(files) == 2 + 3
+    for path in files:
+        assert os.stat(path).st_mode & 0o777 == 0o644, path
+
+
+def test_joints_and_skeleton_from_the_lsp_metainfo(dataset_dir):
+    from mmengine.config import Config
+
+    from softgate_mmpose.datasets import LSP_METAINFO_FILE
+    info = Config.fromfile(LSP_METAINFO_FILE)['dataset_info']
+    names = [info['keypoint_info'][i]['name'] for i in range(14)]
+    links = {
+        frozenset(info['skeleton_info'][i]['link'])
+        for i in info['skeleton_info']
+    }
+    category = _load(dataset_dir, 'train')['categories'][0]
+    assert category['keypoints'] == names
+    assert {
+        frozenset(names[a - 1] for a in pair)
+        for pair in category['skeleton']
+    } == links

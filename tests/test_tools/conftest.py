@@ -109,7 +109,7 @@ def assert_finite(values, what: str) -> None:
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory) -> str:
     """A small synthetic LSP-style dataset (16 training, 8 held-out 64x64 images)."""
-    from softgate_mmpose.datasets.synthetic import generate_synthetic_dataset
+    from softgate_mmpose.datasets.generators.synthetic import generate_synthetic_dataset
     root = str(tmp_path_factory.mktemp('synthetic'))
     generate_synthetic_dataset(root, num_train=16, num_val=8, image_size=64, seed=0)
     return root

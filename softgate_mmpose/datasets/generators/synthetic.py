@@ -22,21 +22,33 @@ import json
 import os
 import os.path as osp
 import re
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
+from mmengine.config import Config
 
-#: Joint names in LSP order (``softgate_mmpose/datasets/metainfo/lsp.py``).
-LSP_JOINTS = ('right_ankle', 'right_knee', 'right_hip', 'left_hip',
-              'left_knee', 'left_ankle', 'right_wrist', 'right_elbow',
-              'right_shoulder', 'left_shoulder', 'left_elbow', 'left_wrist',
-              'neck', 'head_top')
+from ...utils import atomic_write_bytes
+from ..datasets.lsp_dataset import LSP_METAINFO_FILE
+
+
+def _lsp_metainfo() -> Tuple[Tuple[str, ...], List[List[int]]]:
+    """LSP's joint names (in LSP order) and its limbs as 1-based COCO
+    ``skeleton`` pairs, read from ``datasets/metainfo/lsp.py``, the metainfo
+    :class:`LspDataset` loads."""
+    info = Config.fromfile(LSP_METAINFO_FILE)['dataset_info']
+    keypoints = info['keypoint_info']
+    names = tuple(keypoints[i]['name'] for i in sorted(keypoints))
+    index = {name: i + 1 for i, name in enumerate(names)}
+    skeleton = [[index[a], index[b]]
+                for a, b in (info['skeleton_info'][i]['link']
+                             for i in sorted(info['skeleton_info']))]
+    return names, skeleton
+
+
+#: Joint names in LSP order.
+LSP_JOINTS, _SKELETON = _lsp_metainfo()
 _J = {name: i for i, name in enumerate(LSP_JOINTS)}
-#: LSP limbs as 1-based COCO ``skeleton`` pairs.
-_SKELETON = [[1, 2], [2, 3], [3, 4], [4, 5], [5, 6], [3, 9], [4, 10],
-             [9, 13], [10, 13], [13, 14], [9, 8], [8, 7], [10, 11], [11, 12]]
 
 #: Bumped whenever the drawing changes, so that stale data is regenerated.
 GENERATOR_VERSION = 1
@@ -358,20 +370,6 @@ def _render_sample(rng: np.random.Generator,
     return img, ann
 
 
-def _atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(
-        dir=osp.dirname(path), prefix='.' + osp.basename(path) + '.')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _normalize_size(image_size: Union[int, Sequence[int]]) -> Tuple[int, int]:
     if isinstance(image_size, (int, np.integer)):
         size = (int(image_size), int(image_size))
@@ -386,7 +384,7 @@ def _normalize_size(image_size: Union[int, Sequence[int]]) -> Tuple[int, int]:
 def _split_params(split: str, num: int, image_size: Tuple[int, int],
                   seed: int) -> dict:
     return dict(
-        generator='softgate_mmpose.datasets.synthetic',
+        generator='softgate_mmpose.datasets.generators.synthetic',
         version=GENERATOR_VERSION,
         split=split,
         num_images=num,
@@ -495,7 +493,7 @@ def generate_synthetic_dataset(out_dir: str,
             if not ok:
                 raise RuntimeError(f'could not encode {split} image {i}')
             file_name = f'{split}_{i:06d}.jpg'
-            _atomic_write_bytes(osp.join(img_dir, file_name), buf.tobytes())
+            atomic_write_bytes(osp.join(img_dir, file_name), buf.tobytes())
             images.append(
                 dict(id=i + 1, file_name=file_name, width=size[0],
                      height=size[1]))
@@ -522,7 +520,7 @@ def generate_synthetic_dataset(out_dir: str,
                     keypoints=list(LSP_JOINTS),
                     skeleton=_SKELETON)
             ])
-        _atomic_write_bytes(ann_path,
+        atomic_write_bytes(ann_path,
                             json.dumps(content, separators=(',', ':'))
                             .encode())
         # Images of an earlier, larger run of this split are stale.

@@ -49,6 +49,12 @@ def load_tool():
     return _load_tool
 
 
+@pytest.fixture(scope='session')
+def lsp2coco() -> ModuleType:
+    """``tools/dataset_converters/lsp2coco.py`` as a module (LSP -> COCO conversion)."""
+    return _load_tool('dataset_converters/lsp2coco.py')
+
+
 def write_tiny_coco(root: str, num_images: int = 4, size: int = 64, seed: int = 0) -> str:
     """Write a tiny COCO keypoint dataset (random images, 17 joints) under ``root``.
 

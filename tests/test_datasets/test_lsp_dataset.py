@@ -11,7 +11,6 @@ from mmengine.registry import init_default_scope
 
 from mmpose.registry import DATASETS
 from softgate_mmpose.datasets import LSP_METAINFO_FILE, LspDataset
-from softgate_mmpose.datasets.lsp_converter import JOINT_NAMES, convert_lsp
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LSPET_DIR = REPO_ROOT.parent / 'shared' / 'data' / 'lspet_sample'
@@ -21,12 +20,12 @@ LSP_FLIP_INDICES = [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13]
 
 
 @pytest.fixture(scope='module')
-def lspet(tmp_path_factory) -> dict:
+def lspet(tmp_path_factory, lsp2coco) -> dict:
     """The real LSP-extended sample converted into a temporary data root."""
     if not (LSPET_DIR / 'joints.mat').is_file():
         pytest.skip(f'real LSP-extended sample not found at {LSPET_DIR}')
     root = tmp_path_factory.mktemp('lsp_root')
-    convert_lsp(
+    lsp2coco.convert_lsp(
         str(LSPET_DIR / 'joints.mat'), str(LSPET_DIR / 'images'),
         str(root / 'annotations'))
     init_default_scope('mmpose')
@@ -45,8 +44,7 @@ def build_dataset(lspet: dict, pipeline=(), **kwargs) -> LspDataset:
 def train_pipeline(flip_prob: float, augment: bool = True) -> list:
     """The MPII config's training pipeline (flip, +-30 deg, 0.75-1.25)."""
     bbox_transform = dict(
-        type='RandomBBoxTransform',
-        shift_prob=0,
+        type='UniformRandomBBoxTransform',
         scale_factor=(0.75, 1.25),
         rotate_factor=30)
     if not augment:
@@ -79,7 +77,7 @@ def heatmap_peaks(heatmaps: np.ndarray) -> np.ndarray:
     return np.stack([flat % w, flat // w], axis=1)
 
 
-def test_metainfo_from_any_working_directory(tmp_path, monkeypatch):
+def test_metainfo_from_any_working_directory(tmp_path, monkeypatch, lsp2coco):
     monkeypatch.chdir(tmp_path)
     assert osp.isabs(LSP_METAINFO_FILE) and osp.isfile(LSP_METAINFO_FILE)
     # Inside the package, in a package directory, so that it is installed.
@@ -97,7 +95,7 @@ def test_metainfo_from_any_working_directory(tmp_path, monkeypatch):
         'left_ankle', 'right_wrist', 'right_elbow', 'right_shoulder',
         'left_shoulder', 'left_elbow', 'left_wrist', 'neck', 'head_top'
     ]
-    assert list(JOINT_NAMES) == [meta['keypoint_id2name'][i]
+    assert list(lsp2coco.JOINT_NAMES) == [meta['keypoint_id2name'][i]
                                  for i in range(14)]
     assert meta['flip_indices'] == LSP_FLIP_INDICES
     assert {tuple(sorted(p)) for p in meta['flip_pairs']} == {

@@ -10,7 +10,6 @@ from mmengine.structures import InstanceData
 
 from mmpose.registry import DATASETS, METRICS
 from mmpose.structures import PoseDataSample
-from softgate_mmpose.datasets.lsp_converter import convert_lsp
 from softgate_mmpose.evaluation import LspPCKAccuracy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +119,73 @@ def test_known_displacements():
     assert loose['Mean'] == pytest.approx(100 * (26 - 9) / 26)
 
 
+def script_pck(gt: np.ndarray, pred: np.ndarray, thr: float = 0.2) -> dict:
+    """The standard LSP evaluation (``eval_pck.m``): every joint of every
+    person, torso ||l-shoulder - r-hip|| of the ground truth, each part the
+    mean of its two joints' PCK (neck and head-top for Head)."""
+    torso = np.linalg.norm(gt[:, L_SHOULDER] - gt[:, R_HIP], axis=-1)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        hit = np.linalg.norm(pred - gt, axis=-1) / torso[:, None] <= thr
+    per_joint = 100 * hit.mean(0)
+    symmetric = [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 13, 12]
+    part = (per_joint + per_joint[symmetric]) / 2
+    return dict(Head=part[12], Shoulder=part[8], Elbow=part[7], Wrist=part[6],
+                Hip=part[2], Knee=part[1], Ankle=part[0], Mean=100 * hit.mean())
+
+
+def test_all_joints_mode_scores_every_joint():
+    """``mode='all'`` scores unlabelled joints and persons without a labelled
+    torso, and equals the standard LSP script on the same data."""
+    gt_a = person(100.)
+    pred_a = gt_a.copy()
+    pred_a[6] += (30, 0)  # wrong
+    pred_a[11] += (0, 10)  # right
+    # B's l-ankle and r-elbow are not labelled in the image: the far-off
+    # l-ankle now counts as wrong, the exact r-elbow as right.
+    gt_b = person(50., origin=(300., 20.))
+    pred_b = gt_b.copy()
+    pred_b[1] += (15, 0)  # wrong
+    pred_b[5] += (500, 500)  # wrong
+    vis_b = np.ones(14)
+    vis_b[[5, 7]] = 0
+    # C's right hip is not labelled in the image: left out by the default,
+    # scored (every joint wrong) by mode='all'.
+    gt_c = person(80.)
+    pred_c = gt_c + 1000
+    vis_c = np.ones(14)
+    vis_c[R_HIP] = 0
+    samples = [data_sample(gt_a, pred_a), data_sample(gt_b, pred_b, vis_b),
+               data_sample(gt_c, pred_c, vis_c)]
+    metrics = evaluate(samples, mode='all')
+    expected = dict(Head=100 * 4 / 6, Shoulder=100 * 4 / 6, Elbow=100 * 4 / 6,
+                    Wrist=100 * 3 / 6, Hip=100 * 4 / 6, Knee=100 * 3 / 6,
+                    Ankle=100 * 3 / 6, Mean=100 * (42 - 3 - 14) / 42)
+    assert list(metrics) == KEYS
+    for key in KEYS:
+        assert metrics[key] == pytest.approx(expected[key]), key
+    script = script_pck(np.stack([gt_a, gt_b, gt_c]),
+                        np.stack([pred_a, pred_b, pred_c]))
+    for key in KEYS:
+        assert metrics[key] == pytest.approx(script[key]), key
+    # The default leaves out B's two unlabelled joints and all of C.
+    labelled = evaluate(samples)
+    assert labelled['Mean'] == pytest.approx(100 * (26 - 2) / 26)
+    assert labelled['Ankle'] == pytest.approx(100 * 3 / 3)
+
+    with pytest.raises(ValueError, match="mode must be one of.*'visible'"):
+        LspPCKAccuracy(mode='visible')
+
+
+def test_all_joints_mode_zero_torso_scores_zero():
+    gt = person(60.)
+    gt[L_SHOULDER] = gt[R_HIP]  # zero-length torso
+    metrics = evaluate([data_sample(gt, gt), data_sample(person(40.), person(40.))],
+                       mode='all')
+    # The script divides by zero: NaN or inf distances, never within the threshold.
+    assert metrics['Mean'] == pytest.approx(50.)
+    assert all(v == pytest.approx(50.) for v in metrics.values())
+
+
 def test_torso_is_per_person_ground_truth():
     """The same 12 px error is correct for a tall person (torso 100) and
     wrong for a small one (torso 40), whatever the predicted torso."""
@@ -146,13 +212,13 @@ def test_nobody_with_a_torso_gives_nan():
     assert all(np.isnan(v) for v in metrics.values())
 
 
-def test_real_pipeline_samples(tmp_path):
+def test_real_pipeline_samples(tmp_path, lsp2coco):
     """Fields produced by LspDataset + MMPose's val pipeline are what the
     metric reads: ground truth as prediction scores 100, a shift of 0.3
     torso lengths scores 0."""
     if not (LSPET_DIR / 'joints.mat').is_file():
         pytest.skip(f'real LSP-extended sample not found at {LSPET_DIR}')
-    convert_lsp(
+    lsp2coco.convert_lsp(
         str(LSPET_DIR / 'joints.mat'), str(LSPET_DIR / 'images'),
         str(tmp_path))
     init_default_scope('mmpose')

@@ -8,8 +8,6 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from softgate_mmpose.datasets.lsp_converter import convert_lsp
-
 from ..conftest import REPO_ROOT, SHARED_DATA
 from .conftest import (SYNTHETIC_CONFIG, TINY_MODEL, TOOLS, assert_finite, iter_schedule,
                        loaders, python_tool, run_tool, scalar_logs)
@@ -127,13 +125,13 @@ def test_train_then_test_on_synthetic_data(synthetic_root, tmp_path):
     _train_and_test(SYNTHETIC_CONFIG, str(tmp_path / 'work'), options, 'iter_4.pth')
 
 
-def test_train_then_test_on_lsp_extended_sample(tmp_path):
+def test_train_then_test_on_lsp_extended_sample(tmp_path, lsp2coco):
     lspet = osp.join(SHARED_DATA, 'lspet_sample')
     if not osp.isfile(osp.join(lspet, 'joints.mat')):
         pytest.skip(f'LSP-extended sample not found at {lspet} (no ../shared/data beside the '
                     'checkout)')
-    written = convert_lsp(osp.join(lspet, 'joints.mat'), osp.join(lspet, 'images'),
-                          str(tmp_path / 'annotations'))
+    written = lsp2coco.convert_lsp(osp.join(lspet, 'joints.mat'), osp.join(lspet, 'images'),
+                                   str(tmp_path / 'annotations'))
     ann_file = written['lspet_train']
     # The LSP config as it is (epoch-based, 256x256), on a tiny model: one epoch of the first
     # 8 people is 4 iterations of 2; validation and test on the first 16 people.

@@ -13,22 +13,34 @@ from mmpose.registry import METRICS
 class LspPCKAccuracy(BaseMetric):
     """PCK of the LSP datasets, normalised by each person's torso.
 
-    A labelled joint (``keypoints_visible > 0``, occluded ones included) is
-    correct when ``||pred - gt|| <= thr * torso``, where ``torso`` is the
-    ground-truth distance between the left shoulder and the right hip (LSP
-    joints 9 and 2), the standard LSP PCK@0.2. MMPose's
+    A joint is correct when ``||pred - gt|| <= thr * torso``, where ``torso``
+    is the ground-truth distance between the left shoulder and the right hip
+    (LSP joints 9 and 2), the standard LSP PCK@0.2. MMPose's
     ``PCKAccuracy(norm_item='torso')`` cannot be used: it measures JHMDB's
-    joints 4 and 5.
+    joints 4 and 5. Which joints are scored depends on ``mode``:
 
-    Parts pool the labelled joints of both sides (``Head`` = neck and
-    head-top): a part's PCK is its correct joints over its labelled joints,
-    and ``Mean`` is that ratio over all labelled joints. Values are percent.
+    - ``'labelled'`` (default): the joints labelled in the image
+      (``keypoints_visible > 0``, occluded ones included), as MMPose's
+      metrics do. A person whose left shoulder or right hip is unlabelled, or
+      whose torso length is 0, has no scale: all of that person's joints are
+      left out of every value and the number of such persons is logged as a
+      warning (MMPose falls back to the predicted torso, which would let a
+      prediction set its own tolerance). Right for LSP-extended, whose
+      unlabelled joints have no position.
+    - ``'all'``: all 14 joints of every person, whatever their visibility,
+      as the standard LSP evaluation script does on LSP's 1000 test images
+      (``eval_pck.m`` of the evaluation code used by Chen & Yuille, Yang et
+      al. and later work), so that figures compare with the literature's.
+      LSP annotates every joint, and ``lsp2coco.py`` keeps the positions of
+      LSP joints outside the image (visibility 0) for this. A person with a
+      zero torso scores 0 on every joint (the script's division by zero),
+      logged as a warning.
 
-    A person whose left shoulder or right hip is unlabelled, or whose torso
-    length is 0, has no scale: all of that person's joints are left out of
-    every value and the number of such persons is logged as a warning (MMPose
-    falls back to the predicted torso, which would let a prediction set its
-    own tolerance). A part without any evaluated joint is NaN.
+    Parts pool the scored joints of both sides (``Head`` = neck and
+    head-top): a part's PCK is its correct joints over its scored joints, and
+    ``Mean`` is that ratio over all scored joints; with ``mode='all'`` this
+    equals the script's average of the left and right joints. Values are
+    percent. A part without any scored joint is NaN.
 
     Note:
         - number of persons: N
@@ -37,6 +49,8 @@ class LspPCKAccuracy(BaseMetric):
 
     Args:
         thr (float): Threshold as a fraction of the torso. Defaults to 0.2.
+        mode (str): ``'labelled'`` or ``'all'``, see above. Defaults to
+            ``'labelled'``.
         collect_device (str): Device used to collect results across ranks,
             ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to None
@@ -55,19 +69,25 @@ class LspPCKAccuracy(BaseMetric):
     #: Torso = ||left_shoulder - right_hip||.
     TORSO_JOINTS = (9, 2)
     NUM_KEYPOINTS = 14
+    MODES = ('labelled', 'all')
 
     def __init__(self,
                  thr: float = 0.2,
+                 mode: str = 'labelled',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if thr <= 0:
             raise ValueError(f'thr must be > 0, got {thr}')
+        if mode not in self.MODES:
+            raise ValueError(
+                f'mode must be one of {self.MODES}, got {mode!r}')
         self.thr = thr
+        self.mode = mode
 
     def process(self, data_batch: Sequence[dict],
                 data_samples: Sequence[dict]) -> None:
-        """Store the correctness of every labelled joint of the batch.
+        """Store the correctness of every scored joint of the batch.
 
         Args:
             data_batch (Sequence[dict]): A batch of data from the dataloader.
@@ -91,16 +111,22 @@ class LspPCKAccuracy(BaseMetric):
 
             ls, rh = self.TORSO_JOINTS
             torso = np.linalg.norm(gt[:, ls] - gt[:, rh], axis=-1)
-            has_scale = labelled[:, ls] & labelled[:, rh] & (torso > 0)
             dist = np.linalg.norm(pred - gt, axis=-1)
             with np.errstate(divide='ignore', invalid='ignore'):
                 correct = dist <= self.thr * torso[:, None]
-            evaluated = labelled & has_scale[:, None]
+            correct &= (torso > 0)[:, None]
+            if self.mode == 'all':
+                evaluated = np.ones_like(labelled)
+                num_unscaled = int((torso <= 0).sum())
+            else:
+                has_scale = labelled[:, ls] & labelled[:, rh] & (torso > 0)
+                evaluated = labelled & has_scale[:, None]
+                num_unscaled = int((~has_scale).sum())
             self.results.append(
                 dict(
                     correct=correct & evaluated,
                     evaluated=evaluated,
-                    num_unscaled=int((~has_scale).sum())))
+                    num_unscaled=num_unscaled))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Compute the per-part and mean PCK.
@@ -117,7 +143,12 @@ class LspPCKAccuracy(BaseMetric):
         correct = np.concatenate([r['correct'] for r in results]).sum(0)
         evaluated = np.concatenate([r['evaluated'] for r in results]).sum(0)
         num_unscaled = sum(r['num_unscaled'] for r in results)
-        if num_unscaled:
+        if num_unscaled and self.mode == 'all':
+            logger.warning(
+                f'{self.__class__.__name__}: {num_unscaled} persons with a '
+                'zero torso (left shoulder - right hip) score 0 on every '
+                'joint')
+        elif num_unscaled:
             logger.warning(
                 f'{self.__class__.__name__}: {num_unscaled} persons without '
                 'a labelled, non-zero torso (left shoulder - right hip) are '
@@ -131,6 +162,7 @@ class LspPCKAccuracy(BaseMetric):
 
         metrics = {name: pck(joints) for name, joints in self.PARTS.items()}
         metrics['Mean'] = pck(range(self.NUM_KEYPOINTS))
+        scored = 'labelled joints' if self.mode == 'labelled' else 'joints'
         logger.info(f'{self.__class__.__name__}@{self.thr} (torso) over '
-                    f'{int(evaluated.sum())} labelled joints')
+                    f'{int(evaluated.sum())} {scored}')
         return metrics

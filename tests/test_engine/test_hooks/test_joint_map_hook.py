@@ -13,7 +13,6 @@ from mmengine.runner import Runner
 
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from softgate_mmpose.datasets import LSP_METAINFO_FILE
-from softgate_mmpose.datasets.lsp_converter import convert_lsp
 from softgate_mmpose.engine.hooks import map_joint_weights
 from tests.conftest import DEFAULT_CONFIG, REPO_ROOT, shared_data_path
 
@@ -95,12 +94,12 @@ def mpii_checkpoint(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope='module')
-def lsp_train_set(tmp_path_factory) -> dict:
+def lsp_train_set(tmp_path_factory, lsp2coco) -> dict:
     """The real LSP-extended sample converted, as a dataset override."""
     images = shared_data_path('lspet_sample', 'images')
     root = tmp_path_factory.mktemp('lsp_root')
-    convert_lsp(shared_data_path('lspet_sample', 'joints.mat'), images,
-                str(root / 'annotations'))
+    lsp2coco.convert_lsp(shared_data_path('lspet_sample', 'joints.mat'), images,
+                         str(root / 'annotations'))
     return dict(data_root=str(root),
                 ann_file='annotations/lspet_train.json',
                 data_prefix=dict(img=images))

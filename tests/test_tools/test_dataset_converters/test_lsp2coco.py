@@ -1,9 +1,10 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""LSP / LSP-extended -> COCO conversion, on the real LSP-extended sample."""
-import importlib.util
+"""LSP / LSP-extended -> COCO conversion (tools/dataset_converters/lsp2coco.py),
+on the real LSP-extended sample."""
 import json
 import os
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +12,8 @@ import pytest
 from PIL import Image
 from scipy.io import loadmat, savemat
 
-from softgate_mmpose.datasets.lsp_converter import (JOINT_NAMES, convert_lsp,
-                                                    to_coco_keypoints)
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 LSPET_DIR = REPO_ROOT.parent / 'shared' / 'data' / 'lspet_sample'
-CLI_PATH = REPO_ROOT / 'tools' / 'dataset_converters' / 'lsp2coco.py'
 
 
 @pytest.fixture(scope='module')
@@ -33,21 +30,14 @@ def lspet_joints(lspet_dir) -> np.ndarray:
 
 
 @pytest.fixture(scope='module')
-def lspet_coco(lspet_dir, tmp_path_factory) -> dict:
+def lspet_coco(lspet_dir, tmp_path_factory, lsp2coco) -> dict:
     out = tmp_path_factory.mktemp('lspet_out')
-    written = convert_lsp(
+    written = lsp2coco.convert_lsp(
         str(lspet_dir / 'joints.mat'), str(lspet_dir / 'images'), str(out))
     assert written == {'lspet_train': str(out / 'lspet_train.json')}
     assert sorted(os.listdir(out)) == ['lspet_train.json']
     with open(written['lspet_train']) as f:
         return json.load(f)
-
-
-def load_cli():
-    spec = importlib.util.spec_from_file_location('lsp2coco', CLI_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def link_images(src_dir: Path, dst_dir: Path, num: int, src_fmt: str,
@@ -63,7 +53,7 @@ def annotations_by_image(coco: dict) -> dict:
     return {a['image_id']: a for a in coco['annotations']}
 
 
-def test_lspet_sample_conversion(lspet_dir, lspet_joints, lspet_coco):
+def test_lspet_sample_conversion(lspet_dir, lspet_joints, lspet_coco, lsp2coco):
     images, anns = lspet_coco['images'], lspet_coco['annotations']
     assert len(images) == 400 and len(anns) == 400
     assert [im['file_name'] for im in images[:2]] == [
@@ -74,7 +64,7 @@ def test_lspet_sample_conversion(lspet_dir, lspet_joints, lspet_coco):
         with Image.open(lspet_dir / 'images' / im['file_name']) as img:
             assert (im['width'], im['height']) == img.size
     category, = lspet_coco['categories']
-    assert category['keypoints'] == list(JOINT_NAMES)
+    assert category['keypoints'] == list(lsp2coco.JOINT_NAMES)
     assert category['keypoints'][12:] == ['neck', 'head_top']
 
     kpts = np.array([annotations_by_image(lspet_coco)[im['id']]['keypoints']
@@ -128,7 +118,7 @@ def test_lspet_sample_conversion(lspet_dir, lspet_joints, lspet_coco):
                                atol=1e-3)
 
 
-def test_visibility_rules_by_hand():
+def test_visibility_rules_by_hand(lsp2coco):
     # One 100x50 image, native joints (1-based x, y, flag).
     rows = [
         (11, 21, 0), (11, 21, 1),  # inside
@@ -142,19 +132,24 @@ def test_visibility_rules_by_hand():
     joints = np.zeros((1, 14, 3))
     joints[0, :len(rows)] = rows
     joints[0, len(rows):] = (50, 25, 0)
-    lsp = to_coco_keypoints(joints, 'lsp', [(100, 50)])[0]
-    lspet = to_coco_keypoints(joints, 'lspet', [(100, 50)])[0]
+    lsp = lsp2coco.to_coco_keypoints(joints, 'lsp', [(100, 50)])[0]
+    lspet = lsp2coco.to_coco_keypoints(joints, 'lspet', [(100, 50)])[0]
     # LSP: flag 1 = occluded; LSP-extended: flag 1 = visible.
     assert list(lsp[:10, 2]) == [2, 1, 2, 1, 0, 0, 0, 0, 0, 0]
     assert list(lspet[:10, 2]) == [1, 2, 1, 2, 0, 0, 0, 0, 0, 0]
     np.testing.assert_allclose(lsp[:4, :2], [(10, 20), (10, 20), (0, 0),
                                              (99, 49)])
-    np.testing.assert_allclose(lsp[4:10], 0)
-    assert not np.isnan(lspet).any()
+    # Outside the image: LSP (every joint annotated) keeps the position for
+    # the all-joints evaluation, LSP-extended writes 0, 0, 0; NaN is 0, 0, 0.
+    np.testing.assert_allclose(lsp[4:8, :2], [(100, 19), (19, 50), (-4, 9),
+                                              (-1, -1)])
+    np.testing.assert_allclose(lsp[8:10], 0)
+    np.testing.assert_allclose(lspet[4:10], 0)
+    assert not np.isnan(lsp).any() and not np.isnan(lspet).any()
 
 
 def test_lsp_layout_splits_and_merge(lspet_dir, lspet_joints, lspet_coco,
-                                     tmp_path):
+                                     tmp_path, lsp2coco):
     """A 3x14x2000 LSP joints.mat built from the LSP-extended sample (axes
     permuted, flag inverted, image i -> sample image i % 400) converts to the
     same keypoints, split 1000 / 1000, and merges with LSP-extended."""
@@ -170,7 +165,7 @@ def test_lsp_layout_splits_and_merge(lspet_dir, lspet_joints, lspet_coco,
     (tmp_path / 'lspet_dataset').symlink_to(lspet_dir)
 
     out = tmp_path / 'annotations'
-    written = convert_lsp(
+    written = lsp2coco.convert_lsp(
         str(lsp_dir / 'joints.mat'),
         str(lsp_dir / 'images'),
         str(out),
@@ -198,7 +193,15 @@ def test_lsp_layout_splits_and_merge(lspet_dir, lspet_joints, lspet_coco,
         assert len(anns) == 1000
         for i in range(first, first + 1000, 37):
             ann, ref = anns[i + 1], reference[100001 + i % 400]
-            np.testing.assert_allclose(ann['keypoints'], ref['keypoints'])
+            kpts = np.reshape(ann['keypoints'], (14, 3))
+            ref_kpts = np.reshape(ref['keypoints'], (14, 3))
+            np.testing.assert_array_equal(kpts[:, 2], ref_kpts[:, 2])
+            labelled = ref_kpts[:, 2] > 0
+            np.testing.assert_allclose(kpts[labelled], ref_kpts[labelled])
+            # LSP keeps the positions outside the image (LSP-extended not).
+            np.testing.assert_allclose(
+                kpts[~labelled, :2], lsp_joints[:2, ~labelled, i].T - 1,
+                atol=1e-4)
             np.testing.assert_allclose(ann['bbox'], ref['bbox'])
 
     merged = coco['lsp+lspet_train']
@@ -222,7 +225,15 @@ def _lspet_subset(lspet_dir: Path, lspet_joints: np.ndarray, root: Path,
     return root
 
 
-def assert_fails_cleanly(out: Path, error, match: str, *args, **kwargs):
+@pytest.fixture
+def assert_fails_cleanly(lsp2coco):
+    """``check(out, error, match, *args, **kwargs)``: ``convert_lsp`` raises
+    and leaves ``out`` as it was."""
+    return partial(_assert_fails_cleanly, lsp2coco.convert_lsp)
+
+
+def _assert_fails_cleanly(convert_lsp, out: Path, error, match: str, *args,
+                          **kwargs):
     before = sorted(os.listdir(out)) if out.exists() else None
     with pytest.raises(error, match=match):
         convert_lsp(*args, out_dir=str(out), **kwargs)
@@ -232,7 +243,7 @@ def assert_fails_cleanly(out: Path, error, match: str, *args, **kwargs):
 
 @pytest.mark.parametrize('shape', [(14, 2, 5), (3, 15, 5), (5, 14, 3),
                                    (14, 3, 5, 2), (42, )])
-def test_wrong_shape_is_refused(tmp_path, shape):
+def test_wrong_shape_is_refused(tmp_path, shape, assert_fails_cleanly):
     joints = tmp_path / 'joints.mat'
     savemat(str(joints), dict(joints=np.ones(shape)))
     # MATLAB files have >= 2 dimensions: (42, ) is stored as (1, 42).
@@ -245,7 +256,7 @@ def test_wrong_shape_is_refused(tmp_path, shape):
     assert not out.exists()
 
 
-def test_bad_joints_files(lspet_dir, tmp_path):
+def test_bad_joints_files(lspet_dir, tmp_path, assert_fails_cleanly):
     out = tmp_path / 'out'
     assert_fails_cleanly(out, FileNotFoundError, 'nope.mat.*does not exist',
                          str(tmp_path / 'nope.mat'), str(tmp_path))
@@ -265,7 +276,7 @@ def test_bad_joints_files(lspet_dir, tmp_path):
     assert not out.exists()
 
 
-def test_missing_and_corrupt_images(lspet_dir, lspet_joints, tmp_path):
+def test_missing_and_corrupt_images(lspet_dir, lspet_joints, tmp_path, assert_fails_cleanly):
     root = _lspet_subset(lspet_dir, lspet_joints, tmp_path / 'lspet', 6)
     out = tmp_path / 'out'
     out.mkdir()
@@ -291,7 +302,7 @@ def test_missing_and_corrupt_images(lspet_dir, lspet_joints, tmp_path):
     assert (out / 'lspet_train.json').read_text() == '{"previous": true}'
 
 
-def test_empty_splits(lspet_dir, lspet_joints, tmp_path):
+def test_empty_splits(lspet_dir, lspet_joints, tmp_path, assert_fails_cleanly):
     out = tmp_path / 'out'
     # LSP with 5 images: all are train, the test split is empty.
     lsp = tmp_path / 'lsp'
@@ -320,7 +331,7 @@ def test_empty_splits(lspet_dir, lspet_joints, tmp_path):
     assert not out.exists()
 
 
-def test_merge_needs_both_layouts(lspet_dir, lspet_joints, tmp_path):
+def test_merge_needs_both_layouts(lspet_dir, lspet_joints, tmp_path, assert_fails_cleanly):
     root = _lspet_subset(lspet_dir, lspet_joints, tmp_path / 'lspet', 3)
     out = tmp_path / 'out'
     assert_fails_cleanly(
@@ -330,8 +341,8 @@ def test_merge_needs_both_layouts(lspet_dir, lspet_joints, tmp_path):
     assert not out.exists()
 
 
-def test_cli(lspet_dir, lspet_joints, tmp_path, capsys):
-    cli = load_cli()
+def test_cli(lspet_dir, lspet_joints, tmp_path, capsys, lsp2coco):
+    cli = lsp2coco
     with pytest.raises(SystemExit) as exc:
         cli.main(['--help'])
     assert exc.value.code == 0
@@ -350,6 +361,10 @@ def test_cli(lspet_dir, lspet_joints, tmp_path, capsys):
     ]) == 0
     stdout = capsys.readouterr().out
     assert f'wrote {out / "lspet_train.json"}' in stdout
+    # Readable by others as a plain open() would leave it (not mkstemp's 0600).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / 'lspet_train.json').stat().st_mode & 0o777 == 0o666 & ~umask
     assert f'file_name entries are relative to {root / "images"}' in stdout
     with open(out / 'lspet_train.json') as f:
         coco = json.load(f)
@@ -369,3 +384,22 @@ def test_cli(lspet_dir, lspet_joints, tmp_path, capsys):
     assert 'lsp2coco: error:' in err and 'bad.mat' in err
     assert '(2, 14, 3)' in err
     assert not (tmp_path / 'bad_out').exists()
+
+
+def test_select_images_and_write_coco(lspet_coco, lsp2coco, tmp_path):
+    val = lsp2coco.select_images(lspet_coco, range(300, 400))
+    assert [im['id'] for im in val['images']] == list(range(100301, 100401))
+    assert [a['image_id'] for a in val['annotations']] == list(
+        range(100301, 100401))
+    assert val['annotations'][0] == lspet_coco['annotations'][300]
+    assert val['categories'] == lspet_coco['categories']
+    assert val['info']['description'].startswith('100 images of: ')
+    path = tmp_path / 'val.json'
+    assert lsp2coco.write_coco(val, str(path)) == str(path)
+    with open(path) as f:
+        assert json.load(f) == val
+    assert os.listdir(tmp_path) == ['val.json']
+    with pytest.raises(IndexError, match=r'\[400\] out of range for 400'):
+        lsp2coco.select_images(lspet_coco, [0, 400])
+    with pytest.raises(ValueError, match='must not repeat'):
+        lsp2coco.select_images(lspet_coco, [3, 3])

@@ -1,108 +1,206 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""Benchmark pose estimators side by side: params, MACs, latency at batch 1,
-throughput at batch N, peak memory, optional accuracy.
+"""Benchmark pose estimators side by side under PyTorch and ONNX Runtime:
+params, MACs, latency at batch 1, throughput and peak memory at batch N,
+accuracy (measured, or reported by MMPose's model zoo).
 
-Takes the plugin's configs and any MMPose config, also as
-``mmpose::relative/path.py``. Each model is built as MMPose builds it for
-inference and timed on ``model._forward`` (backbone, neck and head; no data
-loading, preprocessing, flip test or decoding) under ``torch.no_grad()``.
-Writes ``benchmark.md``, ``.csv``, ``.json`` and ``.png`` to ``--out``, and
-prints the MAC rate of every model next to that of a single 144-channel 3×3
-conv on a 64×64 map, and the speed targets of the default soft-gated model.
+Takes the plugin's configs and any MMPose top-down config, also as
+``mmpose::relative/path.py``. Each network (backbone + head, as
+``tools/deployment/pytorch2onnx.py`` builds and exports it) is timed in
+interleaved rounds under every ``--backend``. Prints a progress line per
+model and round, each model's MAC rate beside that of a single 144-channel
+3×3 conv on a 64×64 map, and the latency ratios of ``--subject`` to every
+other model; writes ``benchmark.md``, ``.csv``, ``.json`` and ``.png`` to
+``--out``.
 
 Example::
 
     python tools/analysis_tools/benchmark.py \\
         configs/mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py \\
         mmpose::body_2d_keypoint/topdown_heatmap/mpii/td-hm_hourglass52_8xb64-210e_mpii-256x256.py \\
-        --batch 8 --out work_dirs/benchmark \\
-        --accuracy td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256=metrics.json
+        --backend pytorch onnxruntime --out work_dirs/benchmark
 """
 import argparse
+import logging
+import os
 import os.path as osp
 import shlex
 import sys
 from typing import List, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, ROOT)
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(HERE))
+for path in (ROOT, HERE):  # a checkout without installing; the benchmarking
+    if path not in sys.path:  # package beside this file
+        sys.path.insert(0, path)
 
-import softgate_mmpose  # noqa: E402,F401  (registers the plugin)
-from softgate_mmpose.utils.benchmark import (DEFAULT_TARGET,  # noqa: E402
-                                             BenchmarkError, run_benchmark,
-                                             write_outputs)
+from mmengine.config import DictAction  # noqa: E402
+
+from benchmarking.backends import BACKENDS  # noqa: E402
+from benchmarking.configs import BenchmarkError  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Benchmark MMPose configs side by side.')
+        description='Benchmark MMPose configs side by side under PyTorch '
+        'and ONNX Runtime.')
     parser.add_argument(
-        'configs', nargs='+', metavar='CONFIG',
+        'configs',
+        nargs='+',
+        metavar='CONFIG',
         help='config files or mmpose::relative/path.py')
     parser.add_argument(
-        '--device', default='cpu', choices=['cpu', 'cuda'],
-        help='device (default: cpu)')
+        '--backend',
+        nargs='+',
+        default=['pytorch'],
+        metavar='BACKEND',
+        help=f'backends to time every config in: {", ".join(BACKENDS)} '
+        '(default: pytorch)')
     parser.add_argument(
-        '--batch', type=int, default=8,
-        help='batch size of the throughput measurement (default: 8)')
+        '--device', default='cpu', help='cpu or cuda (default: cpu)')
     parser.add_argument(
-        '--out', default='work_dirs/benchmark',
+        '--batch',
+        type=int,
+        default=1,
+        help='batch size of the throughput and peak-memory pass; latency '
+        'is always at batch 1 (default: 1)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=2,
+        help='torch threads and ONNX Runtime intra-op threads (default: 2)')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=5,
+        help='interleaved timing rounds (default: 5)')
+    parser.add_argument(
+        '--min-run-time',
+        type=float,
+        default=1.0,
+        help='seconds of timed calls per model, backend and round '
+        '(default: 1.0)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=2,
+        help='untimed calls per model and backend before the rounds '
+        '(default: 2)')
+    parser.add_argument(
+        '--out',
+        default='work_dirs/benchmark',
         help='output folder (default: work_dirs/benchmark)')
     parser.add_argument(
-        '--threads', type=int, default=None,
-        help='torch.set_num_threads (default: the CPUs this process may '
-        'use)')
+        '--subject',
+        default=None,
+        help='config (or its name) whose latency ratios to the others are '
+        'printed (default: the first config)')
     parser.add_argument(
-        '--warmup', type=int, default=2,
-        help='untimed passes before timing (default: 2)')
+        '--accuracy',
+        nargs='+',
+        default=[],
+        metavar='CONFIG=PATH',
+        help="a test run's metrics (tools/test.py --out, or an mmengine json "
+        'log) for a config, named as given or by its file name; without '
+        "it, MMPose's configs show their model zoo's reported figure")
     parser.add_argument(
-        '--repeats', type=int, default=10,
-        help='timed passes at batch 1 (default: 10)')
-    parser.add_argument(
-        '--batch-repeats', type=int, default=3,
-        help='timed passes at batch N (default: 3)')
-    parser.add_argument(
-        '--accuracy', nargs='+', default=[], metavar='CONFIG=PATH',
-        help="a test run's metrics (tools/test.py --out, or an mmengine "
-        'json log) for a config, named as given or by its file name')
-    parser.add_argument(
-        '--accuracy-key', default=None,
-        help='metric to show (default: the first of PCKh, PCK, Mean, AP, '
+        '--accuracy-key',
+        default=None,
+        help='metric to read (default: the first of PCKh, PCK, Mean, AP, '
         'PCK@0.2, AUC found)')
     parser.add_argument(
-        '--input-size', type=int, nargs=2, default=None, metavar=('W', 'H'),
-        help="input size for every config (default: each config's codec)")
+        '--input-size',
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=('W', 'H'),
+        help="input size of every config (default: each config's codec)")
     parser.add_argument(
-        '--target', default=DEFAULT_TARGET,
-        help='name (or part of it) of the model whose speed targets are '
-        f'checked (default: {DEFAULT_TARGET})')
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='overrides merged into every config, e.g. '
+        'model.backbone.num_stacks=2')
+    parser.add_argument(
+        '--onnx-dir',
+        default=None,
+        help='keep the exported .onnx files there (default: a temporary '
+        'folder)')
+    parser.add_argument(
+        '--no-reference-conv',
+        action='store_true',
+        help='skip the single-conv reference measurement')
     return parser.parse_args(argv)
+
+
+def check_out_dir(out: str) -> None:
+    """Raise :class:`BenchmarkError` unless ``out`` is or can become a
+    writable folder (checked before anything is measured)."""
+    path = osp.abspath(out)
+    if osp.exists(path) and not osp.isdir(path):
+        raise BenchmarkError(f'--out {out}: exists and is not a folder')
+    existing = path
+    while not osp.exists(existing):
+        existing = osp.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BenchmarkError(f'--out {out}: {existing} is not writable')
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    try:
+        check_out_dir(args.out)
+    except BenchmarkError as e:
+        print(f'benchmark.py: error: {e}', file=sys.stderr)
+        return 2
     args_given = sys.argv[1:] if argv is None else list(argv)
     command = ' '.join(
         shlex.quote(a)
         for a in ['python', 'tools/analysis_tools/benchmark.py', *args_given])
+
+    import torch
+    from mmengine.logging import MMLogger
+
+    import softgate_mmpose  # noqa: F401  (registers the plugin's modules)
+    from benchmarking.formatters import format_markdown, write_outputs
+    from benchmarking.run import run_benchmark
+
+    # mmengine logs through its current logger: at WARNING, the report of
+    # every parameter's initialisation (INFO) stays off the screen. The
+    # thread count also covers the untimed work (export, MAC analysis); the
+    # timer sets the same count for each measurement. Both are restored for
+    # in-process callers.
+    logger = MMLogger.get_current_instance()
+    previous_level = logger.level
+    previous_threads = torch.get_num_threads()
+    logger.setLevel(logging.WARNING)
+    if args.threads >= 1:
+        torch.set_num_threads(args.threads)
     try:
         result = run_benchmark(
             args.configs,
+            backends=args.backend,
             device=args.device,
             batch=args.batch,
-            warmup=args.warmup,
-            repeats=args.repeats,
-            batch_repeats=args.batch_repeats,
             threads=args.threads,
+            rounds=args.rounds,
+            min_run_time=args.min_run_time,
+            warmup=args.warmup,
             accuracy=args.accuracy,
             accuracy_key=args.accuracy_key,
             input_size=tuple(args.input_size) if args.input_size else None,
-            target=args.target,
+            subject=args.subject,
+            cfg_options=args.cfg_options,
+            onnx_dir=args.onnx_dir,
+            reference_conv=not args.no_reference_conv,
             command=command)
     except BenchmarkError as e:
         print(f'benchmark.py: error: {e}', file=sys.stderr)
         return 2
+    finally:
+        torch.set_num_threads(previous_threads)
+        logger.setLevel(previous_level)
+    print()
+    print(format_markdown(result))
     paths = write_outputs(result, args.out)
     print('wrote ' + ', '.join(sorted(paths.values())))
     return 0

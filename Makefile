@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env test quickstart
+.PHONY: env test test-report quickstart
 
 # Creates or checks .venv (idempotent: seconds when it is up to date).
 env:
@@ -10,6 +10,11 @@ env:
 
 test: env
 	$(PY) -m pytest tests
+
+# The suite as `make test` runs it, plus a markdown summary (counts, wall time, slowest tests,
+# machine) printed and written to work_dirs/test_report.md: the README's test figures.
+test-report: env
+	$(PY) tools/misc/test_report.py --out work_dirs/test_report.md
 
 quickstart: env
 	$(PY) tools/quickstart.py --work-dir work_dirs/quickstart

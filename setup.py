@@ -31,7 +31,10 @@ def add_mim_extension() -> None:
     """Ship ``configs/`` inside the package as ``softgate_mmpose/.mim/configs``.
 
     As MMPose does, so that an installed (non-editable) package still finds
-    its configs; an editable install reads them from the source tree.
+    its configs (and ``configs/metafile.yml``, which the aliases read); an
+    editable install reads them from the source tree. Unlike MMPose, ``tools/``
+    is not shipped: MMPose ships it for OpenMMLab's ``mim`` launcher, which is
+    not part of this project's stack, and the tools run from a checkout.
     """
     if not any(cmd in sys.argv for cmd in ('bdist_wheel', 'sdist', 'build', 'install')):
         return
@@ -53,10 +56,11 @@ setup(
     long_description=open(osp.join(HERE, 'README.md')).read()
     if osp.exists(osp.join(HERE, 'README.md')) else '',
     long_description_content_type='text/markdown',
-    packages=find_packages(exclude=('configs', 'tools', 'tests', 'demo')),
+    # Only the library: tests/ and its sub-packages are not installed.
+    packages=find_packages(include=('softgate_mmpose', 'softgate_mmpose.*')),
     include_package_data=True,
-    package_data={'softgate_mmpose': ['configs/**/*.py', '.mim/**/*']},
-    python_requires='>=3.8',
+    package_data={'softgate_mmpose': ['.mim/configs/**/*.py', '.mim/configs/**/*.yml']},
+    python_requires='>=3.10',  # torch 2.13
     # mmcv/mmengine/mmpose/mmdet are pinned in requirements/mminstall.txt and installed by
     # tools/setup_env.sh: mmpose's declared dependencies (chumpy) do not install in 2026.
     install_requires=parse_requirements('runtime.txt'),

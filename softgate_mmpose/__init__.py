@@ -6,6 +6,8 @@ makes mmengine's checkpoints loadable with ``torch.load(weights_only=True)``.
 from .utils import register_checkpoint_safe_globals
 from .version import __version__
 
+# Process-wide, on purpose: torch.load(weights_only=True) in mmengine and MMPose accepts the
+# data-only types mmengine writes into checkpoints (numpy data, HistoryBuffer), nothing more.
 register_checkpoint_safe_globals()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration side effects)

@@ -18,6 +18,11 @@ die() { printf '[setup_env] ERROR: %s\n' "$*" >&2; exit 1; }
 want_stamp="$(cat tools/setup_env.sh setup.py requirements/*.txt | sha256sum | cut -d' ' -f1)"
 
 if [[ ! -x "$VENV/bin/python" ]]; then
+    # torch 2.13 needs Python >= 3.10; numpy < 2 (xtcocotools) has no wheels after 3.12.
+    "$PYTHON" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' ||
+        die "$PYTHON is Python $("$PYTHON" -c 'import platform; print(platform.python_version())'); \
+the stack needs Python 3.10-3.12 (torch 2.13 needs >= 3.10, numpy < 2 has no wheels for 3.13). \
+Choose one with PYTHON=python3.11."
     log "creating virtualenv $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
@@ -25,7 +30,7 @@ PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" ]] &&
-    "$PY" -c 'import mmcv.ops, mmpose.models, softgate_mmpose' 2>/dev/null; then
+    "$PY" -c 'import mmcv.ops, mmpose.models, onnxruntime, softgate_mmpose' 2>/dev/null; then
     log "environment up to date ($VENV)"
     exit 0
 fi
@@ -53,7 +58,8 @@ else
     # '===' pins the exact version string: the registry's build, not a local '+cpu' wheel,
     # which has no importable torchvision to pair with.
     log "installing torch 2.13.0 + torchvision 0.28.0"
-    "${PIP[@]}" install 'torch===2.13.0' 'torchvision==0.28.0'
+    # Constrained by runtime.txt so that pip does not fetch numpy 2 first and downgrade it later.
+    "${PIP[@]}" install 'torch===2.13.0' 'torchvision==0.28.0' -c requirements/runtime.txt
 fi
 
 # --- build tools, mmengine, runtime dependencies ----------------------------------------------
@@ -73,7 +79,23 @@ fi
 "${PIP[@]}" install --no-deps 'mmpose==1.3.2' 'mmdet==3.3.0'
 "${PIP[@]}" install --no-deps --no-build-isolation -e .
 
-"$PY" -c 'import mmcv.ops, mmpose.models, mmpose.apis, mmdet.apis, softgate_mmpose' ||
-    die "the stack was installed but does not import; see the traceback above"
+# The verified stack, checked once here rather than in the tests: the pinned versions, numpy 1
+# (xtcocotools and ml_dtypes 0.5 are built for it) and everything importing together.
+"$PY" - <<'EOF' || die "the installed stack does not import or has wrong versions; see above"
+import mmcv, mmcv.ops, mmdet, mmdet.apis, mmengine, mmpose, mmpose.apis, mmpose.models
+import numpy, onnx, onnxruntime, torch
+import softgate_mmpose
+
+pins = dict(mmcv='2.1.0', mmengine='0.10.7', mmpose='1.3.2', mmdet='3.3.0')
+wrong = [f'{name} {__import__(name).__version__} (want {version})'
+         for name, version in pins.items() if __import__(name).__version__ != version]
+if int(numpy.__version__.split('.')[0]) >= 2:
+    wrong.append(f'numpy {numpy.__version__} (want < 2)')
+if wrong:
+    raise SystemExit('wrong versions: ' + ', '.join(wrong))
+print(f'[setup_env] torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine '
+      f'{mmengine.__version__}, mmpose {mmpose.__version__}, mmdet {mmdet.__version__}, numpy '
+      f'{numpy.__version__}, onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}')
+EOF
 echo "$want_stamp" > "$STAMP"
 log "environment ready in $((SECONDS - start)) s ($VENV)"

@@ -6,31 +6,93 @@ mmengine 0.10.7 cannot start a distributed run there, whatever the backend:
 ``RuntimeError`` without a driver), MMPose's runtime defaults to the ``nccl``
 backend (GPU only), and the Runner passes ``device_ids=[LOCAL_RANK]`` to
 ``DistributedDataParallel``, which rejects device ids for a CPU module.
-:func:`setup_cpu_distributed` fixes these three points before the Runner is
-built and leaves everything else to mmengine.
+:func:`setup_cpu_distributed` adjusts the config for the last two and creates
+the process group itself, from the launcher's environment as ``init_dist``
+reads it but without the GPU pinning. The Runner finds the group and does the
+rest as usual. No torch or mmengine function is patched.
 """
+import datetime
 import logging
-from contextlib import contextmanager
-from typing import Iterator
+import os
+import subprocess
+from typing import Optional
 
 import torch
+import torch.distributed as torch_dist
 from mmengine.config import Config
-from mmengine.dist import init_dist, is_distributed
+from mmengine.dist import is_distributed
 from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel  # noqa: F401 (registers)
 from mmengine.registry import MODEL_WRAPPERS
 from torch.nn.parallel import DistributedDataParallel
 
+#: torch.distributed's default rendezvous port, as in mmengine.
+DEFAULT_PORT = '29500'
 
-@contextmanager
-def _cuda_set_device_disabled() -> Iterator[None]:
-    """Make ``torch.cuda.set_device`` a no-op inside the block."""
-    set_device = torch.cuda.set_device
-    torch.cuda.set_device = lambda device: None
-    try:
-        yield
-    finally:
-        torch.cuda.set_device = set_device
+
+def _export_launcher_env(launcher: str, port: Optional[int] = None) -> None:
+    """Set the ``env://`` rendezvous variables from the launcher's own.
+
+    torchrun (``'pytorch'``) sets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``,
+    ``MASTER_ADDR`` and ``MASTER_PORT`` itself. For slurm and MPI they are
+    derived as mmengine's ``init_dist`` derives them (its ``port`` argument
+    included), so that ``torch.distributed.init_process_group`` finds them.
+
+    Args:
+        launcher (str): ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        port (int, optional): Master port for slurm; otherwise
+            ``MASTER_PORT`` or 29500.
+    """
+    env = os.environ
+    if launcher == 'pytorch':
+        return
+    if launcher == 'slurm':
+        env['RANK'] = env['SLURM_PROCID']
+        env['WORLD_SIZE'] = env['SLURM_NTASKS']
+        env['LOCAL_RANK'] = env.get('SLURM_LOCALID', '0')
+        if port is not None:
+            env['MASTER_PORT'] = str(port)
+        env.setdefault('MASTER_PORT', DEFAULT_PORT)
+        if 'MASTER_ADDR' not in env:  # the first node of the allocation
+            hosts = subprocess.run(
+                ['scontrol', 'show', 'hostnames', env['SLURM_NODELIST']],
+                capture_output=True, text=True, check=True).stdout.split()
+            env['MASTER_ADDR'] = hosts[0]
+    elif launcher == 'mpi':
+        env['RANK'] = env['OMPI_COMM_WORLD_RANK']
+        env['WORLD_SIZE'] = env['OMPI_COMM_WORLD_SIZE']
+        env['LOCAL_RANK'] = env['OMPI_COMM_WORLD_LOCAL_RANK']
+        env.setdefault('MASTER_PORT', DEFAULT_PORT)
+        if 'MASTER_ADDR' not in env:
+            raise KeyError('The environment variable MASTER_ADDR is not set '
+                           '(the MPI launcher needs the address of rank 0)')
+    else:
+        raise ValueError(f'Invalid launcher type: {launcher!r} (expected '
+                         "'pytorch', 'slurm' or 'mpi')")
+
+
+def init_cpu_dist(launcher: str, backend: str = 'gloo', **kwargs) -> None:
+    """Create the default process group without touching any GPU.
+
+    The counterpart of :func:`mmengine.dist.init_dist` for machines without
+    CUDA: the same launchers and ``dist_cfg`` keys, no ``set_device``.
+
+    Args:
+        launcher (str): ``'pytorch'`` (torchrun), ``'slurm'`` or ``'mpi'``.
+        backend (str): A CPU backend of torch.distributed, ``'gloo'`` or
+            ``'mpi'``. Defaults to ``'gloo'``.
+        **kwargs: The rest of ``env_cfg.dist_cfg``: ``timeout`` in seconds,
+            ``port`` (slurm), ``init_backend`` (only ``'torch'``), and any
+            other argument of ``torch.distributed.init_process_group``.
+    """
+    init_backend = kwargs.pop('init_backend', 'torch')
+    if init_backend != 'torch':
+        raise ValueError(f'init_backend={init_backend!r} is not supported '
+                         "without CUDA; use 'torch'")
+    _export_launcher_env(launcher, kwargs.pop('port', None))
+    if kwargs.get('timeout') is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=kwargs['timeout'])
+    torch_dist.init_process_group(backend=backend, **kwargs)
 
 
 def setup_cpu_distributed(cfg: Config) -> None:
@@ -43,9 +105,9 @@ def setup_cpu_distributed(cfg: Config) -> None:
       ``cfg.env_cfg.dist_cfg`` by ``gloo``, with a warning;
     - sets ``device_ids=None`` for the ``DistributedDataParallel`` wrapper
       (mmengine's default wrapper unless ``cfg.model_wrapper_cfg`` is set);
-    - initialises the process group with mmengine's ``init_dist`` (the
-      launcher's environment: torchrun, slurm or MPI), skipping only its
-      GPU pinning. The Runner then finds the group and uses it.
+    - creates the process group with :func:`init_cpu_dist` from the
+      launcher's environment (torchrun, slurm or MPI). The Runner then finds
+      the group and uses it.
 
     Args:
         cfg (Config): The merged config; ``launcher`` (default ``'none'``),
@@ -81,5 +143,4 @@ def setup_cpu_distributed(cfg: Config) -> None:
         wrapper_cfg.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper_cfg
 
-    with _cuda_set_device_disabled():
-        init_dist(launcher, **dist_cfg)
+    init_cpu_dist(launcher, **dict(dist_cfg))

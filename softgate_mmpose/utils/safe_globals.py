@@ -69,7 +69,13 @@ def checkpoint_safe_globals() -> List[object]:
 def register_checkpoint_safe_globals() -> None:
     """Allow-list :func:`checkpoint_safe_globals` for ``torch.load``.
 
-    Idempotent; a no-op on torch versions without safe globals.
+    Called once, when :mod:`softgate_mmpose` is imported (every config's
+    ``custom_imports`` does), because mmengine's Runner, ``load_checkpoint``
+    and MMPose's ``init_model`` call ``torch.load`` themselves, with no way to
+    pass a ``torch.serialization.safe_globals`` context. torch's allow-list is
+    process-wide: this is the plugin's one change of global state besides its
+    registry entries. Idempotent; a no-op on torch versions without safe
+    globals.
     """
     add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
     if add_safe_globals is None:

@@ -3,6 +3,7 @@ import os.path as osp
 import sys
 from glob import glob
 
+import pytest
 import torch
 
 import softgate_mmpose  # noqa: F401  (safe globals for loading the checkpoint)
@@ -10,6 +11,7 @@ from .conftest import (SYNTHETIC_CONFIG, TINY_MODEL, TOOLS, assert_finite, free_
                        iter_schedule, loaders, run_tool, train_lines)
 
 
+@pytest.mark.slow
 def test_dist_train_two_gloo_processes(synthetic_root, tmp_path):
     work_dir = str(tmp_path / 'work')
     # log_level=DEBUG makes mmengine's logger write one log file per rank: each rank's own

@@ -76,6 +76,7 @@ def _kill_after_checkpoint(proc: subprocess.Popen, work_dir: str, timeout: float
     pytest.fail('no checkpoint followed by two iterations within the time limit')
 
 
+@pytest.mark.slow
 def test_sigkilled_training_resumes_with_same_iteration_lr_and_optimizer(
         synthetic_root, tmp_path):
     work_dir = str(tmp_path / 'work')

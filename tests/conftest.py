@@ -165,3 +165,120 @@ def _randomize_norms_and_gates(model, seed: int = 0):
 def randomize_norms_and_gates():
     """``randomize(model, seed=0)``: random BN statistics/affines and skip gates, in place."""
     return _randomize_norms_and_gates
+
+
+# ------------------------------------------------------------------ inference
+# Small models of the real configs, their checkpoints and ONNX exports, and
+# videos made from the MPII sample (tests/test_apis, tests/test_tools).
+MPII_ALIAS = 'softgate-hg4_mpii'
+_TINY = {
+    'model.backbone.num_stacks': 1,
+    'model.backbone.stack_channels': 16,
+    'model.backbone.stem_channels': (8, 16, 16),
+    'model.head.num_stages': 1,
+}
+
+
+@pytest.fixture(scope='session')
+def tiny_pose_cfg() -> dict:
+    """``cfg_options`` shrinking a plugin config to 1 stack of 16 channels."""
+    return dict(_TINY)
+
+
+@pytest.fixture(scope='session')
+def tiny_cfg_args() -> list:
+    """:func:`tiny_pose_cfg` as ``--cfg-options`` arguments of a tool."""
+    return ['--cfg-options'] + [f'{k}={v}'.replace(' ', '') for k, v in _TINY.items()]
+
+
+@pytest.fixture(scope='session')
+def mpii_images() -> list:
+    """The five real MPII images (skips the test when absent)."""
+    import os
+    root = shared_data_path('mpii_sample')
+    names = sorted(n for n in os.listdir(root) if n.endswith('.jpg'))
+    if not names:
+        pytest.skip(f'no images in {root}')
+    return [osp.join(root, n) for n in names]
+
+
+def _save_tiny_checkpoint(alias: str, path: str, seed: int = 0) -> str:
+    import torch
+    from mmengine.runner.checkpoint import save_checkpoint, weights_to_cpu
+
+    from softgate_mmpose.apis import init_model
+    torch.manual_seed(seed)
+    model = init_model(alias, device='cpu', cfg_options=_TINY)
+    save_checkpoint(dict(state_dict=weights_to_cpu(model.state_dict()),
+                         meta=dict(dataset_meta=model.dataset_meta)), path)
+    return path
+
+
+@pytest.fixture(scope='session')
+def save_tiny_checkpoint():
+    """``(alias, path, seed=0) -> path``: a freshly initialised tiny model of
+    ``alias`` saved with its ``dataset_meta``, as a trained one would be."""
+    return _save_tiny_checkpoint
+
+
+@pytest.fixture(scope='session')
+def mpii_tiny_ckpt(tmp_path_factory) -> str:
+    """A tiny MPII checkpoint (16 joints)."""
+    return _save_tiny_checkpoint(MPII_ALIAS, str(tmp_path_factory.mktemp('ckpt') / 'mpii_tiny.pth'))
+
+
+@pytest.fixture(scope='session')
+def tiny_onnx(mpii_tiny_ckpt, tmp_path_factory):
+    """``(name, dynamic_batch=False) -> path``: :func:`mpii_tiny_ckpt` exported
+    by ``tools/deployment/pytorch2onnx.py`` (cached per name)."""
+    p2o = _load_tool('deployment/pytorch2onnx.py')
+    root = tmp_path_factory.mktemp('onnx')
+    made = {}
+
+    def export(name: str = 'tiny.onnx', dynamic_batch: bool = False) -> str:
+        if name not in made:
+            from softgate_mmpose.apis import resolve_model
+            config = resolve_model(MPII_ALIAS)[0]
+            model = p2o.build_model(config, mpii_tiny_ckpt, cfg_options=_TINY)
+            shape = p2o.input_shape_of(model.cfg)
+            made[name] = str(root / name)
+            p2o.export_onnx(model, made[name], shape=shape, dynamic_batch=dynamic_batch)
+        return made[name]
+
+    return export
+
+
+def _write_video(images, path: str, size=(320, 240), fps: float = 5.) -> str:
+    import cv2
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps, size)
+    assert writer.isOpened(), f'cannot write {path}'
+    for img in images:
+        writer.write(cv2.resize(cv2.imread(img), size))
+    writer.release()
+    return path
+
+
+def _read_video(path: str) -> list:
+    import cv2
+    cap = cv2.VideoCapture(path)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
+@pytest.fixture(scope='session')
+def write_video():
+    """``(images, path, size=(320, 240), fps=5.) -> path``: an mp4v video
+    with one frame per image."""
+    return _write_video
+
+
+@pytest.fixture(scope='session')
+def read_video():
+    """``(path) -> [BGR frames]``."""
+    return _read_video

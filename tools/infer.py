@@ -14,7 +14,16 @@ Examples::
         --pose2d-weights hg4_mpii.pth --vis-out-dir vis --pred-out-dir preds
     python tools/infer.py 0 --pose2d softgate-hg4_mpii \\
         --pose2d-weights hg4_mpii.pth            # webcam 0, shown on screen
+    python tools/infer.py frames/ --pose2d softgate-hg4_mpii \
+        --pose2d-weights hg4_mpii.onnx --batch-size 8 --pred-out-dir preds
     python tools/infer.py --show-alias
+
+An ``.onnx`` file of ``tools/deployment/pytorch2onnx.py`` as
+``--pose2d-weights`` (or ``--backend onnxruntime``) runs the network in ONNX
+Runtime, with the same pre-processing and decoding as PyTorch; ``--pose2d``
+is still the model's config (or alias). A file exported with
+``--dynamic-batch`` runs each batch in one call, a fixed-batch file in chunks
+of its batch size.
 """
 import json
 import os.path as osp
@@ -45,9 +54,16 @@ def parse_args(argv: Optional[List[str]] = None):
         '--pose2d-weights',
         type=str,
         default=None,
-        help='Checkpoint of the pose model (path or URL). Without it an alias '
-        'uses $SOFTGATE_MMPOSE_WEIGHTS_DIR/<alias>.pth if present, else '
-        'random weights (with a warning).')
+        help='Checkpoint of the pose model (path or URL), or an .onnx export '
+        'of it (runs in ONNX Runtime). Without it an alias uses '
+        '$SOFTGATE_MMPOSE_WEIGHTS_DIR/<alias>.pth if present, else random '
+        'weights (with a warning).')
+    parser.add_argument(
+        '--backend',
+        choices=['pytorch', 'onnxruntime'],
+        default=None,
+        help='Inference backend (default: onnxruntime for an .onnx '
+        '--pose2d-weights, else pytorch).')
     parser.add_argument(
         '--det-model',
         type=str,
@@ -165,7 +181,8 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument(
         '--show-alias',
         action='store_true',
-        help='List the plugin\'s model aliases and exit.')
+        help='List the plugin\'s model aliases (the Alias fields of '
+        'configs/metafile.yml) and exit.')
     args = parser.parse_args(argv)
     if not args.show_alias:
         if args.inputs is None:
@@ -223,7 +240,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             det_weights=args.det_weights,
             det_cat_ids=args.det_cat_ids,
             show_progress=not args.no_progress,
-            cfg_options=args.cfg_options)
+            cfg_options=args.cfg_options,
+            backend=args.backend)
         call_args = dict(
             batch_size=args.batch_size,
             show=args.show,

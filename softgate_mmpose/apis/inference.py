@@ -1,37 +1,41 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""``init_model`` of MMPose with the plugin's aliases and a strict checkpoint
-check; use it with :func:`mmpose.apis.inference_topdown`."""
+"""``init_model`` of MMPose with the plugin's aliases, a strict checkpoint
+check and ONNX Runtime; use it with :func:`mmpose.apis.inference_topdown`."""
 from pathlib import Path
 from typing import Optional, Union
 
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.device import get_device
-from mmengine.runner.checkpoint import (_load_checkpoint,
-                                        _load_checkpoint_to_model)
 
 from mmpose.apis import init_model as mmpose_init_model
-from .checkpoint_check import check_checkpoint_compatibility
+from ..utils.checkpoint import load_checked_checkpoint
 from .model_aliases import resolve_model
+from .onnxruntime_estimator import build_onnxruntime_estimator, select_backend
 
 
 def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
                device: Optional[str] = None,
-               cfg_options: Optional[dict] = None) -> nn.Module:
+               cfg_options: Optional[dict] = None,
+               backend: Optional[str] = None) -> nn.Module:
     """Build a pose estimator like :func:`mmpose.apis.init_model`.
 
     Unlike MMPose's, ``config`` may be a plugin alias, a checkpoint that does
-    not fit the model raises instead of loading partly, and ``device``
-    defaults to the available one.
+    not fit the model raises instead of loading partly, ``device`` defaults
+    to the available one, and an ``.onnx`` checkpoint gives an
+    :class:`~softgate_mmpose.apis.OnnxRuntimePoseEstimator` that
+    :func:`mmpose.apis.inference_topdown` runs like the PyTorch model.
 
     Args:
         config (str | Path | Config): Alias, config file name or path, or
             config object.
-        checkpoint (str, optional): Checkpoint path or URL. Defaults to None
-            (random weights).
+        checkpoint (str, optional): Checkpoint path or URL, or an ``.onnx``
+            file. Defaults to None (random weights).
         device (str, optional): Device. Defaults to None (auto).
         cfg_options (dict, optional): Overrides merged into the config.
+        backend (str, optional): ``'pytorch'`` or ``'onnxruntime'``; by
+            default chosen from the checkpoint's extension.
 
     Returns:
         nn.Module: The model in eval mode with ``dataset_meta`` and ``cfg``.
@@ -44,20 +48,20 @@ def init_model(config: Union[str, Path, Config],
     if isinstance(config, Path):
         config = str(config)
     config, checkpoint = resolve_model(config, checkpoint)
+    backend = select_backend(checkpoint, backend)
     if isinstance(config, str):
         config = Config.fromfile(config)
+    device = device or get_device()
     model = mmpose_init_model(
-        config, None, device=device or get_device(), cfg_options=cfg_options)
+        config, None, device=device, cfg_options=cfg_options)
+    if backend == 'onnxruntime':
+        return build_onnxruntime_estimator(checkpoint, model, device=device)
     if checkpoint is not None:
-        ckpt = _load_checkpoint(checkpoint, map_location='cpu')
-        check_checkpoint_compatibility(
+        load_checked_checkpoint(
             model,
-            ckpt,
+            checkpoint,
             model.cfg,
             checkpoint_name=str(checkpoint),
-            config_name=str(getattr(config, 'filename', None) or 'the config'))
-        _load_checkpoint_to_model(model, ckpt, strict=True)
-        dataset_meta = (ckpt.get('meta') or {}).get('dataset_meta')
-        if dataset_meta is not None:  # checkpoint > config, as MMPose
-            model.dataset_meta = dataset_meta
+            config_name=str(getattr(config, 'filename', None) or
+                            'the config'))
     return model

@@ -1,10 +1,13 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
 """The plugin's model aliases and where its configs live.
 
-MMPose resolves aliases such as ``'human'`` through the metafiles of its own
-package, and a third-party package cannot add to them. The plugin therefore
-resolves its own aliases (``'softgate-hg4_mpii'``) to a config of its
-``configs/`` tree before handing the config to MMPose.
+MMPose resolves aliases such as ``'human'`` through the ``Alias`` fields of
+its own metafiles, and a third-party package cannot add to them. The plugin
+follows the same convention in ``configs/metafile.yml`` and resolves its own
+aliases (``'softgate-hg4_mpii'``) to a config of its ``configs/`` tree before
+handing the config to MMPose. MMPose's own model names and aliases are
+resolved from MMPose's ``model-index.yml`` the same way, to a config path and
+the weights the metafile publishes.
 
 The ``configs/`` tree is found in this order:
 
@@ -15,41 +18,48 @@ The ``configs/`` tree is found in this order:
    layout MMPose and MMDetection use for their own configs (``setup.py``
    copies ``configs/`` there when building).
 
-A tree counts only when it holds the default config, so a stray
+A tree counts only when it holds the plugin's ``metafile.yml``, so a stray
 ``site-packages/configs`` of another package is never taken for ours.
 """
 import os
 import os.path as osp
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from mmengine.config import Config, ConfigDict
+from mmengine.fileio import load
+from mmengine.utils import get_installed_path
 
-#: Alias -> config path relative to the ``configs/`` tree.
-MODEL_ALIASES: Dict[str, str] = {
-    'softgate-hg4_mpii':
-    'mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py',
-    'softgate-hg2_mpii':
-    'mpii/td-hm_softgate-hg2-c144_1xb24-200e_mpii-256x256.py',
-    'softgate-hg8_mpii':
-    'mpii/td-hm_softgate-hg8-c256_1xb24-200e_mpii-256x256.py',
-    'hourglass-hg8_mpii':
-    'mpii/td-hm_hourglass-hg8-c256_1xb24-200e_mpii-256x256.py',
-    # MPII -> LSP finetune (the paper's LSP model)
-    'softgate-hg4_lsp':
-    'lsp/td-hm_softgate-hg4-c144_1xb24-60e_mpii-to-lsp-256x256.py',
-    # architectures of the public reimplementation, for its converted weights
-    # (tools/model_converters/sgsc2mmpose.py)
-    'softgate-hg4-ref_mpii':
-    'mpii/td-hm_softgate-ref-sgsc-hg4-c144_mpii-256x256.py',
-    'hourglass-hg8-ref_mpii':
-    'mpii/td-hm_softgate-ref-shg-hg8-c256_mpii-256x256.py',
-}
+#: The plugin's model index, relative to the ``configs/`` tree.
+METAFILE = 'metafile.yml'
 
 #: Directory searched for ``<alias>.pth`` when an alias is given without
 #: weights (no weights are published for this plugin, so there is no URL).
 WEIGHTS_DIR_ENV = 'SOFTGATE_MMPOSE_WEIGHTS_DIR'
 
-_DEFAULT_CONFIG = MODEL_ALIASES['softgate-hg4_mpii']
+
+def _aliases_of(entry: dict) -> List[str]:
+    aliases = entry.get('Alias', [])
+    return [aliases] if isinstance(aliases, str) else list(aliases)
+
+
+def read_metafile(path: str) -> List[dict]:
+    """The ``Models`` of an MMPose-style metafile, or of every metafile a
+    ``model-index.yml`` imports.
+
+    Args:
+        path (str): ``metafile.yml`` or ``model-index.yml``.
+
+    Returns:
+        list[dict]: The model entries (``Name``, ``Config``, ``Alias``, ...).
+    """
+    index = load(path)
+    if 'Import' in index:  # a model index, as MMPose's .mim/model-index.yml
+        root = osp.dirname(path)
+        return [
+            entry for meta in index['Import']
+            for entry in read_metafile(osp.join(root, meta))
+        ]
+    return list(index.get('Models') or [])
 
 
 def _package_dir() -> str:
@@ -75,21 +85,30 @@ def get_config_root(package_dir: Optional[str] = None) -> str:
         osp.join(package_dir, '.mim', 'configs'),
     ]
     for root in candidates:
-        if osp.isfile(osp.join(root, _DEFAULT_CONFIG)):
+        if osp.isfile(osp.join(root, METAFILE)):
             return root
     raise FileNotFoundError(
         'Cannot find the configs of softgate_mmpose; looked for '
-        f'{_DEFAULT_CONFIG} under ' + ' and '.join(candidates) +
+        f'{METAFILE} under ' + ' and '.join(candidates) +
         '. Install the package with its configs or run from a checkout.')
 
 
-def list_model_aliases() -> Dict[str, str]:
-    """Return ``{alias: absolute config path}`` of every alias."""
+def _plugin_models() -> Iterator[Tuple[dict, str]]:
+    """``(entry, absolute config path)`` of every model of the plugin's
+    metafile; its ``Config`` paths are relative to the tree's parent."""
     root = get_config_root()
-    return {
-        alias: osp.join(root, rel_path)
-        for alias, rel_path in sorted(MODEL_ALIASES.items())
+    for entry in read_metafile(osp.join(root, METAFILE)):
+        yield entry, osp.join(osp.dirname(root), entry['Config'])
+
+
+def list_model_aliases() -> Dict[str, str]:
+    """Return ``{alias: absolute config path}`` of every ``Alias`` of the
+    plugin's ``configs/metafile.yml``."""
+    aliases = {
+        alias: path
+        for entry, path in _plugin_models() for alias in _aliases_of(entry)
     }
+    return dict(sorted(aliases.items()))
 
 
 def _find_config_by_name(name: str) -> Optional[str]:
@@ -103,20 +122,32 @@ def _find_config_by_name(name: str) -> Optional[str]:
     return None
 
 
-def _is_mmpose_model_name(name: str) -> bool:
-    """Whether MMPose's own metafiles know ``name`` (name or alias)."""
-    from mmengine.infer import BaseInferencer
+def find_mmpose_model(name: str) -> Optional[Tuple[str, Optional[str]]]:
+    """A model name or alias of MMPose's metafiles, as MMPose's inferencers
+    resolve it (first match in ``model-index.yml`` order, case-insensitive).
+
+    Args:
+        name (str): E.g. ``'human'`` or ``'td-hm_hrnet-w32_8xb64-210e_mpii-256x256'``.
+
+    Returns:
+        tuple | None: ``(absolute config path, published weights URL or
+        None)``, or ``None`` when MMPose does not know the name.
+    """
     try:
-        mim_dir = BaseInferencer._get_repo_or_mim_dir('mmpose')
-        for model in BaseInferencer._get_models_from_metafile(mim_dir):
-            aliases = model.get('Alias', [])
-            aliases = [aliases] if isinstance(aliases, str) else aliases
-            names = [model['Name'], *aliases]
-            if name.lower() in (n.lower() for n in names):
-                return True
-    except (FileNotFoundError, ImportError, KeyError):
-        pass
-    return False
+        mim = osp.join(get_installed_path('mmpose'), '.mim')
+    except Exception:  # mmpose not installed as a package
+        return None
+    index = osp.join(mim, 'model-index.yml')
+    if not osp.isfile(index):
+        return None
+    name = name.lower()
+    for entry in read_metafile(index):
+        names = [entry['Name'], *_aliases_of(entry)]
+        if name in (n.lower() for n in names):
+            weights = entry.get('Weights')
+            weights = weights[0] if isinstance(weights, list) else weights
+            return osp.join(mim, entry['Config']), weights
+    return None
 
 
 def resolve_model(
@@ -128,24 +159,25 @@ def resolve_model(
     Args:
         model (str | Config | dict): One of
 
-            - an alias of the plugin, e.g. ``'softgate-hg4_mpii'``;
+            - an alias of the plugin's metafile, e.g. ``'softgate-hg4_mpii'``;
             - a config path, e.g. ``'configs/mpii/td-hm_....py'``;
             - the file name of a plugin config, with or without ``.py``;
-            - a model name or alias of MMPose's metafiles (passed through);
+            - a model name or alias of MMPose's metafiles (``'human'``);
             - a config object (passed through).
-        weights (str, optional): Checkpoint path or URL. When ``None`` and
-            ``model`` is an alias, ``$SOFTGATE_MMPOSE_WEIGHTS_DIR/<alias>.pth``
-            is used if that file exists.
+        weights (str, optional): Checkpoint path or URL (or an ``.onnx``
+            file). When ``None``, an alias of the plugin takes
+            ``$SOFTGATE_MMPOSE_WEIGHTS_DIR/<alias>.pth`` if that file exists,
+            and an MMPose name the weights its metafile publishes.
 
     Returns:
         tuple: ``(config, weights)`` where ``config`` is an absolute config
-        path, an MMPose model name or the given config object, and
-        ``weights`` a local path, URL or ``None``.
+        path or the given config object, and ``weights`` a local path, URL
+        or ``None``.
 
     Raises:
         FileNotFoundError: A config path or a local weights path that does not
             exist.
-        ValueError: An unknown alias; the message lists the known ones.
+        ValueError: An unknown name; the message lists the plugin's aliases.
     """
     if weights is not None:
         weights = os.fspath(weights)
@@ -155,8 +187,9 @@ def resolve_model(
         return model, weights
     model = os.fspath(model)
 
-    if model in MODEL_ALIASES:
-        cfg_path = osp.join(get_config_root(), MODEL_ALIASES[model])
+    aliases = list_model_aliases()
+    if model in aliases:
+        cfg_path = aliases[model]
         if not osp.isfile(cfg_path):
             raise FileNotFoundError(
                 f'The config of alias {model!r} is missing: {cfg_path}')
@@ -176,9 +209,11 @@ def resolve_model(
     found = _find_config_by_name(model)
     if found is not None:
         return found, weights
-    if _is_mmpose_model_name(model):
-        return model, weights
+    mmpose_model = find_mmpose_model(model)
+    if mmpose_model is not None:
+        cfg_path, published = mmpose_model
+        return cfg_path, weights if weights is not None else published
     raise ValueError(
         f'Unknown model {model!r}: not a config file, nor an alias of '
         'softgate_mmpose or of MMPose. Known softgate_mmpose aliases: ' +
-        ', '.join(sorted(MODEL_ALIASES)) + '.')
+        ', '.join(sorted(aliases)) + '.')

@@ -6,33 +6,17 @@ import pytest
 import torch
 
 from softgate_mmpose.apis import SoftGateInferencer, init_model
-from .inference_helpers import (LSP_ALIAS, MPII_ALIAS, TINY,
-                                lsp_config_or_skip, mpii_images,
-                                save_tiny_checkpoint)
+
+MPII_ALIAS = 'softgate-hg4_mpii'
+LSP_ALIAS = 'softgate-hg4_lsp'
 
 
-@pytest.fixture(scope='module')
-def mpii_ckpt(tmp_path_factory):
-    return save_tiny_checkpoint(
-        MPII_ALIAS, str(tmp_path_factory.mktemp('ckpt') / 'mpii_tiny.pth'))
-
-
-@pytest.fixture(scope='module')
-def inferencer(mpii_ckpt):
-    return SoftGateInferencer(
-        MPII_ALIAS,
-        mpii_ckpt,
-        device='cpu',
-        cfg_options=TINY,
-        show_progress=False)
-
-
-def test_missing_file(inferencer, tmp_path):
+def test_missing_file(inferencer, tmp_path, mpii_images):
     missing = str(tmp_path / 'nobody.jpg')
     with pytest.raises(FileNotFoundError, match='nobody.jpg'):
         next(inferencer(missing))
     with pytest.raises(FileNotFoundError, match='nobody.jpg'):
-        next(inferencer([mpii_images()[0], missing]))
+        next(inferencer([mpii_images[0], missing]))
 
 
 def test_text_file_renamed_mp4(inferencer, tmp_path):
@@ -80,34 +64,45 @@ def test_missing_config_and_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize('with_meta', [True, False])
-def test_checkpoint_of_other_joint_set(mpii_ckpt, tmp_path, with_meta):
+def test_checkpoint_of_other_joint_set(mpii_tiny_ckpt, tmp_path, with_meta,
+                                       lsp_config, tiny_pose_cfg):
     """16-joint MPII weights into the 14-joint LSP config; without meta the
     count is read off the keypoint-sized parameters."""
-    lsp_config_or_skip()
-    ckpt = mpii_ckpt
+    ckpt = mpii_tiny_ckpt
     if not with_meta:
-        state = torch.load(mpii_ckpt, map_location='cpu', weights_only=True)
+        state = torch.load(mpii_tiny_ckpt, map_location='cpu', weights_only=True)
         state.pop('meta')
         ckpt = str(tmp_path / 'no_meta.pth')
         torch.save(state, ckpt)
     with pytest.raises(ValueError) as info:
-        SoftGateInferencer(LSP_ALIAS, ckpt, device='cpu', cfg_options=TINY)
+        SoftGateInferencer(
+            LSP_ALIAS, ckpt, device='cpu', cfg_options=tiny_pose_cfg)
     message = str(info.value)
     assert 'for 16 keypoints' in message and 'for 14 keypoints' in message
     assert os.path.basename(ckpt) in message
     if with_meta:
         assert '(mpii)' in message
     with pytest.raises(ValueError, match='for 16 keypoints'):
-        init_model(LSP_ALIAS, ckpt, device='cpu', cfg_options=TINY)
+        init_model(LSP_ALIAS, ckpt, device='cpu', cfg_options=tiny_pose_cfg)
 
 
-def test_checkpoint_of_other_architecture(mpii_ckpt):
+def test_checkpoint_of_other_architecture(mpii_tiny_ckpt):
     """Tiny weights into the full 4 x 144 model: same joints, other shapes."""
     with pytest.raises(ValueError) as info:
-        init_model(MPII_ALIAS, mpii_ckpt, device='cpu')
+        init_model(MPII_ALIAS, mpii_tiny_ckpt, device='cpu')
     message = str(info.value)
-    assert 'does not fit' in message and 'different shape' in message
-    assert 'missing' in message  # stacks 2-4 are not in the checkpoint
+    assert 'does not fit' in message and 'mismatched shapes' in message
+    assert 'missing keys' in message  # stacks 2-4 are not in the checkpoint
+    assert 'mpii_tiny.pth' in message
+    with pytest.raises(ValueError, match='does not fit'):
+        SoftGateInferencer(MPII_ALIAS, mpii_tiny_ckpt, device='cpu')
+
+
+def test_unreadable_checkpoint(tmp_path):
+    bad = tmp_path / 'broken.pth'
+    bad.write_bytes(b'not a checkpoint')
+    with pytest.raises(ValueError, match=r'broken\.pth cannot be read'):
+        init_model(MPII_ALIAS, str(bad), device='cpu')
 
 
 def test_camera_that_cannot_open(inferencer):
@@ -117,6 +112,6 @@ def test_camera_that_cannot_open(inferencer):
         next(inferencer('webcam:97'))
 
 
-def test_unknown_call_argument(inferencer):
+def test_unknown_call_argument(inferencer, mpii_images):
     with pytest.raises(ValueError, match='kpt_threshold'):
-        next(inferencer(mpii_images()[0], kpt_threshold=0.5))
+        next(inferencer(mpii_images[0], kpt_threshold=0.5))

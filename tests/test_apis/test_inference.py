@@ -6,29 +6,24 @@ import pytest
 
 from mmpose.apis import inference_topdown
 from mmpose.apis import init_model as mmpose_init_model
-from softgate_mmpose.apis import MODEL_ALIASES, get_config_root, init_model
-from .inference_helpers import (LSP_ALIAS, MPII_ALIAS, TINY, crop_region,
-                                inside, lsp_config_or_skip, mpii_images,
-                                save_tiny_checkpoint)
+from softgate_mmpose.apis import init_model, list_model_aliases
 
+MPII_ALIAS = 'softgate-hg4_mpii'
+LSP_ALIAS = 'softgate-hg4_lsp'
 BOXES = np.array([[230., 90., 430., 460.], [450., 100., 610., 460.]])
 
 
 @pytest.fixture(scope='module')
-def image():
-    return [p for p in mpii_images() if p.endswith('052475643.jpg')][0]
+def image(two_people):
+    return two_people
 
 
-@pytest.fixture(scope='module')
-def mpii_ckpt(tmp_path_factory):
-    return save_tiny_checkpoint(
-        MPII_ALIAS, str(tmp_path_factory.mktemp('ckpt') / 'mpii_tiny.pth'))
-
-
-def test_mmpose_init_model_and_inference_topdown(mpii_ckpt, image):
-    config = f'{get_config_root()}/{MODEL_ALIASES[MPII_ALIAS]}'
+def test_mmpose_init_model_and_inference_topdown(mpii_tiny_ckpt, image,
+                                                 tiny_pose_cfg, inside,
+                                                 crop_region):
+    config = list_model_aliases()[MPII_ALIAS]
     model = mmpose_init_model(
-        config, mpii_ckpt, device='cpu', cfg_options=TINY)
+        config, mpii_tiny_ckpt, device='cpu', cfg_options=tiny_pose_cfg)
     assert model.dataset_meta['num_keypoints'] == 16
     samples = inference_topdown(model, image, BOXES)
     assert len(samples) == 2
@@ -38,7 +33,8 @@ def test_mmpose_init_model_and_inference_topdown(mpii_ckpt, image):
         assert sample.pred_instances.keypoint_scores.shape == (1, 16)
         assert inside(kpts[0], crop_region(box))
     # the plugin's init_model (alias, strict check) builds the same model
-    ours = init_model(MPII_ALIAS, mpii_ckpt, device='cpu', cfg_options=TINY)
+    ours = init_model(
+        MPII_ALIAS, mpii_tiny_ckpt, device='cpu', cfg_options=tiny_pose_cfg)
     for a, b in zip(samples, inference_topdown(ours, image, BOXES)):
         np.testing.assert_allclose(a.pred_instances.keypoints,
                                    b.pred_instances.keypoints)
@@ -49,10 +45,11 @@ def test_mmpose_init_model_and_inference_topdown(mpii_ckpt, image):
                                [[0, 0, 854, 480]])
 
 
-def test_lsp_config_low_level(image, tmp_path):
-    config = lsp_config_or_skip()
+def test_lsp_config_low_level(image, tmp_path, lsp_config,
+                              save_tiny_checkpoint, tiny_pose_cfg):
     ckpt = save_tiny_checkpoint(LSP_ALIAS, str(tmp_path / 'lsp.pth'))
-    model = mmpose_init_model(config, ckpt, device='cpu', cfg_options=TINY)
+    model = mmpose_init_model(
+        lsp_config, ckpt, device='cpu', cfg_options=tiny_pose_cfg)
     assert model.dataset_meta['num_keypoints'] == 14
     samples = inference_topdown(model, image, BOXES[:1])
     assert samples[0].pred_instances.keypoints.shape == (1, 14, 2)

@@ -12,10 +12,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from softgate_mmpose.apis import SoftGateInferencer
-from .inference_helpers import (LSP_ALIAS, MPII_ALIAS, TINY, crop_region,
-                                inside, lsp_config_or_skip, mpii_images,
-                                read_video, save_tiny_checkpoint, write_video)
+from softgate_mmpose.apis import SoftGateInferencer, list_model_aliases
+
+MPII_ALIAS = 'softgate-hg4_mpii'
+LSP_ALIAS = 'softgate-hg4_lsp'
 
 # Two people in 052475643.jpg (854 x 480), one box each.
 BOX_LEFT = [230., 90., 430., 460.]
@@ -23,32 +23,8 @@ BOX_RIGHT = [450., 100., 610., 460.]
 
 
 @pytest.fixture(scope='module')
-def images():
-    return mpii_images()
-
-
-@pytest.fixture(scope='module')
-def two_people(images):
-    path = [p for p in images if p.endswith('052475643.jpg')]
-    if not path:
-        pytest.skip('052475643.jpg not in the MPII sample')
-    return path[0]
-
-
-@pytest.fixture(scope='module')
-def mpii_ckpt(tmp_path_factory):
-    return save_tiny_checkpoint(
-        MPII_ALIAS, str(tmp_path_factory.mktemp('ckpt') / 'mpii_tiny.pth'))
-
-
-@pytest.fixture(scope='module')
-def inferencer(mpii_ckpt):
-    return SoftGateInferencer(
-        MPII_ALIAS,
-        mpii_ckpt,
-        device='cpu',
-        cfg_options=TINY,
-        show_progress=False)
+def images(mpii_images):
+    return mpii_images
 
 
 def _instances(inferencer, inputs, **kwargs):
@@ -124,7 +100,8 @@ def test_batches_know_their_number(inferencer, images):
     assert [ds.input_index for ds in data['data_samples']] == [0, 1]
 
 
-def test_video_mp4_and_json_per_frame(inferencer, images, tmp_path):
+def test_video_mp4_and_json_per_frame(inferencer, images, tmp_path, write_video,
+                                     read_video):
     video = write_video(images, str(tmp_path / 'clip.mp4'))
     list(
         inferencer(
@@ -161,7 +138,8 @@ def test_video_mp4_and_json_per_frame(inferencer, images, tmp_path):
     assert per_frame[0]['instances'][0]['bbox'][0] == [0, 0, 320, 240]
 
 
-def test_early_stop_leaves_no_partial_video(inferencer, images, tmp_path):
+def test_early_stop_leaves_no_partial_video(inferencer, images, tmp_path,
+                                           write_video):
     video = write_video(images, str(tmp_path / 'clip.mp4'))
     results = inferencer(video, vis_out_dir=str(tmp_path / 'vis'))
     next(results)
@@ -170,7 +148,7 @@ def test_early_stop_leaves_no_partial_video(inferencer, images, tmp_path):
     assert os.listdir(tmp_path / 'vis') == []
 
 
-def test_user_bboxes_honoured(inferencer, two_people):
+def test_user_bboxes_honoured(inferencer, two_people, inside, crop_region):
     both = _instances(
         inferencer, two_people, bboxes=[[BOX_LEFT, BOX_RIGHT]])[0]
     assert [inst['bbox'][0] for inst in both] == [BOX_LEFT, BOX_RIGHT]
@@ -185,7 +163,8 @@ def test_user_bboxes_honoured(inferencer, two_people):
         left[0]['keypoints'], both[0]['keypoints'], atol=1e-2)
 
 
-def test_whole_image_default_differs_from_tiny_box(inferencer, two_people):
+def test_whole_image_default_differs_from_tiny_box(inferencer, two_people,
+                                                   inside, crop_region):
     h, w = cv2.imread(two_people).shape[:2]
     whole = _instances(inferencer, two_people)[0][0]
     assert whole['bbox'][0] == [0, 0, w, h]
@@ -233,27 +212,29 @@ def test_bad_bboxes(inferencer, two_people, tmp_path, bboxes, match):
     assert os.listdir(tmp_path) == []  # nothing written
 
 
-def test_mmpose_pose2d_inferencer_drops_bboxes(mpii_ckpt, two_people):
+def test_mmpose_pose2d_inferencer_drops_bboxes(mpii_tiny_ckpt, two_people,
+                                               tiny_pose_cfg):
     """Why the plugin overrides preprocess_single: MMPose 1.3.2 ignores the
     caller's boxes of a top-down model."""
-    from softgate_mmpose.apis import MODEL_ALIASES, get_config_root
-
     from mmpose.apis.inferencers import Pose2DInferencer
-    cfg = Config.fromfile(
-        osp.join(get_config_root(), MODEL_ALIASES[MPII_ALIAS]))
-    cfg.merge_from_dict(TINY)
+    cfg = Config.fromfile(list_model_aliases()[MPII_ALIAS])
+    cfg.merge_from_dict(tiny_pose_cfg)
     mmpose_inferencer = Pose2DInferencer(
-        cfg, mpii_ckpt, device='cpu', det_model='whole_image')
+        cfg, mpii_tiny_ckpt, device='cpu', det_model='whole_image')
     h, w = cv2.imread(two_people).shape[:2]
     pred = next(mmpose_inferencer(two_people, bboxes=[[BOX_LEFT]]))
     assert pred['predictions'][0][0]['bbox'][0] == [0, 0, w, h]
 
 
-def test_lsp_config_gives_14_keypoints(tmp_path, two_people):
-    lsp_config_or_skip()
+def test_lsp_config_gives_14_keypoints(tmp_path, two_people, lsp_config,
+                                       save_tiny_checkpoint, tiny_pose_cfg):
     ckpt = save_tiny_checkpoint(LSP_ALIAS, str(tmp_path / 'lsp_tiny.pth'))
     inferencer = SoftGateInferencer(
-        LSP_ALIAS, ckpt, device='cpu', cfg_options=TINY, show_progress=False)
+        LSP_ALIAS,
+        ckpt,
+        device='cpu',
+        cfg_options=tiny_pose_cfg,
+        show_progress=False)
     list(
         inferencer(
             two_people,
@@ -268,12 +249,13 @@ def test_lsp_config_gives_14_keypoints(tmp_path, two_people):
 
 @pytest.mark.parametrize('alias, num_keypoints', [(MPII_ALIAS, 16),
                                                   (LSP_ALIAS, 14)])
-def test_default_configs_as_they_are(alias, num_keypoints, two_people):
+def test_default_configs_as_they_are(alias, num_keypoints, two_people,
+                                     request):
     """The unmodified configs (4 stacks x 144 channels), random weights."""
     if alias == LSP_ALIAS:
-        lsp_config_or_skip()
+        request.getfixturevalue('lsp_config')
     inferencer = SoftGateInferencer(alias, device='cpu', show_progress=False)
-    assert inferencer.inferencer.model.backbone.num_stacks == 4
+    assert inferencer.model.backbone.num_stacks == 4
     instances = next(inferencer(two_people))['predictions'][0]
     assert len(instances) == 1
     _check_instance(instances[0], num_keypoints)
@@ -319,18 +301,19 @@ def person_detector(tmp_path_factory):
     return cfg_path, ckpt
 
 
-def test_detector_boxes(mpii_ckpt, person_detector, two_people):
+def test_detector_boxes(mpii_tiny_ckpt, person_detector, two_people,
+                        tiny_pose_cfg, inside, crop_region):
     det_cfg, det_ckpt = person_detector
     inferencer = SoftGateInferencer(
         MPII_ALIAS,
-        mpii_ckpt,
+        mpii_tiny_ckpt,
         device='cpu',
-        cfg_options=TINY,
+        cfg_options=tiny_pose_cfg,
         det_model=det_cfg,
         det_weights=det_ckpt,
         show_progress=False)
     instances = _instances(inferencer, two_people)[0]
-    det = inferencer.inferencer.detector(
+    det = inferencer.detector(
         two_people, return_datasamples=True)['predictions'][0]
     det = det.pred_instances.cpu().numpy()
     persons = det.bboxes[(det.labels == 0) & (det.scores > 0.3)]
@@ -346,9 +329,9 @@ def test_detector_boxes(mpii_ckpt, person_detector, two_people):
     # no box of the requested class: the whole image, as in MMPose
     inferencer = SoftGateInferencer(
         MPII_ALIAS,
-        mpii_ckpt,
+        mpii_tiny_ckpt,
         device='cpu',
-        cfg_options=TINY,
+        cfg_options=tiny_pose_cfg,
         det_model=det_cfg,
         det_weights=det_ckpt,
         det_cat_ids=[1],

@@ -1,25 +1,55 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""Resolution of the plugin's aliases, config names and config trees."""
+"""Resolution of the plugin's aliases (``Alias`` fields of configs/metafile.yml),
+config names, MMPose's model names and config trees."""
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-from softgate_mmpose.apis import (MODEL_ALIASES, get_config_root,
-                                  list_model_aliases, resolve_model)
-from softgate_mmpose.apis.model_aliases import WEIGHTS_DIR_ENV
+from softgate_mmpose.apis import (find_mmpose_model, get_config_root,
+                                  list_model_aliases, read_metafile,
+                                  resolve_model)
+from softgate_mmpose.apis.model_aliases import METAFILE, WEIGHTS_DIR_ENV
 from tests.conftest import DEFAULT_CONFIG, REPO_ROOT
 
+#: The aliases the plugin has always had (README, scripts): they must keep working.
+KNOWN_ALIASES = {
+    'softgate-hg4_mpii': 'mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py',
+    'softgate-hg2_mpii': 'mpii/td-hm_softgate-hg2-c144_1xb24-200e_mpii-256x256.py',
+    'softgate-hg8_mpii': 'mpii/td-hm_softgate-hg8-c256_1xb24-200e_mpii-256x256.py',
+    'hourglass-hg8_mpii': 'mpii/td-hm_hourglass-hg8-c256_1xb24-200e_mpii-256x256.py',
+    'softgate-hg4_lsp': 'lsp/td-hm_softgate-hg4-c144_1xb24-60e_mpii-to-lsp-256x256.py',
+    'softgate-hg4-ref_mpii': 'mpii/td-hm_softgate-ref-sgsc-hg4-c144_mpii-256x256.py',
+    'hourglass-hg8-ref_mpii': 'mpii/td-hm_softgate-ref-shg-hg8-c256_mpii-256x256.py',
+}
 
-def test_every_alias_has_its_config():
+
+def test_aliases_come_from_the_metafile():
     aliases = list_model_aliases()
-    assert set(aliases) == set(MODEL_ALIASES)
-    assert {'softgate-hg4_mpii', 'softgate-hg4_lsp'} <= set(aliases)
+    root = get_config_root()
+    assert aliases == {a: osp.join(root, rel) for a, rel in sorted(KNOWN_ALIASES.items())}
     for alias, path in aliases.items():
         assert osp.isfile(path), f'{alias}: {path}'
     assert aliases['softgate-hg4_mpii'] == DEFAULT_CONFIG
-    lsp = Config.fromfile(aliases['softgate-hg4_lsp'])
-    assert lsp.model.head.out_channels == 14
+    assert Config.fromfile(aliases['softgate-hg4_lsp']).model.head.out_channels == 14
+    # every alias is an Alias field of a metafile entry, unique across entries
+    entries = read_metafile(osp.join(root, METAFILE))
+    fields = [e['Alias'] for e in entries if 'Alias' in e]
+    assert sorted(fields) == sorted(KNOWN_ALIASES)
+
+
+def test_alias_added_to_a_metafile_is_resolved(tmp_path, monkeypatch):
+    """No table in code: a new Alias field of the metafile is a new alias."""
+    import softgate_mmpose.apis.model_aliases as model_aliases
+    root = tmp_path / 'repo' / 'configs'
+    (root / 'mpii').mkdir(parents=True)
+    (root / 'mpii' / 'mine.py').write_text('# config\n')
+    (root / METAFILE).write_text(
+        'Models:\n- Name: mine\n  Config: configs/mpii/mine.py\n'
+        '  Alias: [mine-a, mine-b]\n')
+    monkeypatch.setattr(model_aliases, 'get_config_root', lambda: str(root))
+    assert resolve_model('mine-b') == (str(root / 'mpii' / 'mine.py'), None)
+    assert set(list_model_aliases()) == {'mine-a', 'mine-b'}
 
 
 def test_resolve_alias_name_and_path(monkeypatch):
@@ -34,8 +64,18 @@ def test_resolve_alias_name_and_path(monkeypatch):
     assert resolve_model(cfg)[0] is cfg
 
 
-def test_mmpose_names_pass_through():
-    assert resolve_model('human') == ('human', None)
+def test_mmpose_names_resolve_through_its_metafiles():
+    """MMPose's aliases ('human') and model names, as its inferencers
+    resolve them: its config and the weights its metafile publishes."""
+    cfg, weights = resolve_model('human')
+    assert cfg.endswith(osp.join('configs', 'body_2d_keypoint', 'rtmpose', 'body8',
+                                 'rtmpose-m_8xb256-420e_body8-256x192.py'))
+    assert osp.isfile(cfg) and weights.startswith('https://')
+    name = 'td-hm_hourglass52_8xb64-210e_mpii-256x256'
+    found = find_mmpose_model(name.upper())  # case-insensitive, as MMPose
+    assert found is not None and found[0].endswith(name + '.py')
+    assert resolve_model(name, 'https://example.org/w.pth')[1] == 'https://example.org/w.pth'
+    assert find_mmpose_model('softgate-hg4_mpii') is None
 
 
 def test_unknown_model():
@@ -53,18 +93,16 @@ def test_weights(tmp_path, monkeypatch):
     # an alias without weights takes <alias>.pth from the weights directory
     (tmp_path / 'softgate-hg4_mpii.pth').write_bytes(b'')
     monkeypatch.setenv(WEIGHTS_DIR_ENV, str(tmp_path))
-    assert resolve_model('softgate-hg4_mpii')[1] == str(
-        tmp_path / 'softgate-hg4_mpii.pth')
+    assert resolve_model('softgate-hg4_mpii')[1] == str(tmp_path / 'softgate-hg4_mpii.pth')
     assert resolve_model('softgate-hg4_lsp')[1] is None  # no such file
     mine = tmp_path / 'mine.pth'
     mine.write_bytes(b'')
     assert resolve_model('softgate-hg4_mpii', str(mine))[1] == str(mine)
 
 
-def _write_default_config(root):
-    path = root / MODEL_ALIASES['softgate-hg4_mpii']
-    path.parent.mkdir(parents=True)
-    path.write_text('# config\n')
+def _write_metafile(root):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / METAFILE).write_text('Models: []\n')
 
 
 def test_config_root_of_installed_package(tmp_path):
@@ -72,14 +110,14 @@ def test_config_root_of_installed_package(tmp_path):
     a foreign site-packages/configs beside it is not taken."""
     package = tmp_path / 'site-packages' / 'softgate_mmpose'
     (tmp_path / 'site-packages' / 'configs' / 'mpii').mkdir(parents=True)
-    _write_default_config(package / '.mim' / 'configs')
+    _write_metafile(package / '.mim' / 'configs')
     assert get_config_root(str(package)) == str(package / '.mim' / 'configs')
 
 
 def test_config_root_of_checkout(tmp_path):
     package = tmp_path / 'repo' / 'softgate_mmpose'
     package.mkdir(parents=True)
-    _write_default_config(tmp_path / 'repo' / 'configs')
+    _write_metafile(tmp_path / 'repo' / 'configs')
     assert get_config_root(str(package)) == str(tmp_path / 'repo' / 'configs')
     assert get_config_root() == osp.join(REPO_ROOT, 'configs')
 

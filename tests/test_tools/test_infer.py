@@ -1,50 +1,33 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""tools/infer.py: a video end to end in a subprocess, boxes from a JSON
-file, aliases and errors in-process."""
-import importlib.util
+"""tools/infer.py: a video end to end in a subprocess (PyTorch and ONNX
+Runtime), boxes from a JSON file, aliases and errors in-process."""
 import json
 import os.path as osp
 
+import numpy as np
 import pytest
 
-from tests.test_apis.inference_helpers import (MPII_ALIAS, TINY, mpii_images,
-                                               read_video,
-                                               save_tiny_checkpoint,
-                                               write_video)
-from .conftest import TOOLS, python_tool, run_tool
+from .conftest import python_tool, run_tool
 
-TINY_ARGS = ['--cfg-options'
-             ] + [f'{k}={v}'.replace(' ', '') for k, v in TINY.items()]
-
-
-def _load_cli():
-    spec = importlib.util.spec_from_file_location('infer_cli',
-                                                  osp.join(TOOLS, 'infer.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+MPII_ALIAS = 'softgate-hg4_mpii'
 
 
 @pytest.fixture(scope='module')
-def cli():
-    return _load_cli()
+def cli(load_tool):
+    return load_tool('infer.py')
 
 
-@pytest.fixture(scope='module')
-def mpii_ckpt(tmp_path_factory):
-    return save_tiny_checkpoint(
-        MPII_ALIAS, str(tmp_path_factory.mktemp('ckpt') / 'mpii_tiny.pth'))
-
-
-def test_video_end_to_end(mpii_ckpt, tmp_path):
-    images = mpii_images()
+@pytest.mark.slow
+def test_video_end_to_end(mpii_tiny_ckpt, tmp_path, mpii_images, write_video,
+                          read_video, tiny_cfg_args):
+    images = mpii_images
     video = write_video(images, str(tmp_path / 'clip.mp4'))
     proc = run_tool(
         python_tool('infer.py', video, '--pose2d', MPII_ALIAS,
-                    '--pose2d-weights', mpii_ckpt, '--device', 'cpu',
+                    '--pose2d-weights', mpii_tiny_ckpt, '--device', 'cpu',
                     '--batch-size', '2', '--kpt-thr', '0', '--vis-out-dir',
                     str(tmp_path / 'vis'), '--pred-out-dir',
-                    str(tmp_path / 'pred'), *TINY_ARGS))
+                    str(tmp_path / 'pred'), *tiny_cfg_args))
     assert 'Inference' in proc.stdout  # the progress bar
     frames = read_video(str(tmp_path / 'vis' / 'clip.mp4'))
     assert len(frames) == len(images)
@@ -57,17 +40,18 @@ def test_video_end_to_end(mpii_ckpt, tmp_path):
         assert len(frame['instances'][0]['keypoint_scores']) == 16
 
 
-def test_bboxes_json(cli, mpii_ckpt, tmp_path):
-    image = mpii_images()[3]
+def test_bboxes_json(cli, mpii_tiny_ckpt, tmp_path, mpii_images,
+                    tiny_cfg_args):
+    image = mpii_images[3]
     boxes = tmp_path / 'boxes.json'
     boxes.write_text(
         json.dumps({osp.basename(image): [[230, 90, 430, 460, 0.9]]}))
     rc = cli.main([
         osp.dirname(image), '--pose2d', MPII_ALIAS, '--pose2d-weights',
-        mpii_ckpt, '--device', 'cpu', '--bboxes',
+        mpii_tiny_ckpt, '--device', 'cpu', '--bboxes',
         str(boxes), '--pred-out-dir',
         str(tmp_path / 'pred'), '--no-progress', '--batch-size', '5',
-        *TINY_ARGS
+        *tiny_cfg_args
     ])
     assert rc == 0
     name = osp.splitext(osp.basename(image))[0]
@@ -88,16 +72,16 @@ def test_show_alias(cli, capsys):
     (['--pose2d', MPII_ALIAS, '--bboxes', 'missing.json'
       ], 'bboxes file not found'),
 ])
-def test_errors(cli, capsys, args, message):
-    assert cli.main([mpii_images()[0], *args, '--device', 'cpu']) == 1
+def test_errors(cli, capsys, args, message, mpii_images):
+    assert cli.main([mpii_images[0], *args, '--device', 'cpu']) == 1
     assert message in capsys.readouterr().err
 
 
-def test_bad_bboxes_json(cli, capsys, tmp_path):
+def test_bad_bboxes_json(cli, capsys, tmp_path, mpii_images):
     bad = tmp_path / 'boxes.json'
     bad.write_text('{not json')
     assert cli.main([
-        mpii_images()[0], '--pose2d', MPII_ALIAS, '--bboxes',
+        mpii_images[0], '--pose2d', MPII_ALIAS, '--bboxes',
         str(bad), '--device', 'cpu'
     ]) == 1
     assert 'not valid JSON' in capsys.readouterr().err
@@ -106,3 +90,40 @@ def test_bad_bboxes_json(cli, capsys, tmp_path):
 def test_camera_index_input(cli):
     assert cli.parse_inputs('0') == 0
     assert cli.parse_inputs('webcam:1') == 'webcam:1'
+
+
+# ---------------------------------------------------------- ONNX Runtime
+@pytest.mark.slow
+def test_onnx_video_end_to_end(mpii_tiny_ckpt, tiny_onnx, tmp_path,
+                               mpii_images, write_video, tiny_cfg_args):
+    """The same video through an .onnx export (dynamic batch) and through
+    PyTorch: the same keypoints."""
+    video = write_video(mpii_images, str(tmp_path / 'clip.mp4'))
+    common = [video, '--pose2d', MPII_ALIAS, '--device', 'cpu', '--batch-size',
+              '2', '--no-progress', *tiny_cfg_args]
+    run_tool(python_tool('infer.py', *common, '--pose2d-weights',
+                         tiny_onnx('dynamic.onnx', dynamic_batch=True),
+                         '--pred-out-dir', str(tmp_path / 'ort')))
+    run_tool(python_tool('infer.py', *common, '--pose2d-weights',
+                         mpii_tiny_ckpt, '--pred-out-dir', str(tmp_path / 'pt')))
+    frames = {}
+    for name in ('ort', 'pt'):
+        with open(tmp_path / name / 'clip.json') as f:
+            frames[name] = json.load(f)
+    assert len(frames['ort']) == len(frames['pt']) == len(mpii_images)
+    for a, b in zip(frames['ort'], frames['pt']):
+        np.testing.assert_allclose(a['instances'][0]['keypoints'],
+                                   b['instances'][0]['keypoints'], atol=0.05)
+
+
+def test_onnx_backend_errors(cli, capsys, mpii_tiny_ckpt, mpii_images,
+                             tmp_path):
+    image = mpii_images[0]
+    assert cli.main([image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
+                     mpii_tiny_ckpt, '--backend', 'onnxruntime']) == 1
+    assert 'needs the .onnx file' in capsys.readouterr().err
+    broken = tmp_path / 'broken.onnx'
+    broken.write_bytes(b'garbage')
+    assert cli.main([image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
+                     str(broken)]) == 1
+    assert 'broken.onnx' in capsys.readouterr().err

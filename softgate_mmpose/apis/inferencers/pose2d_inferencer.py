@@ -13,7 +13,6 @@ import cv2
 import mmcv
 import numpy as np
 import torch
-import torch.nn as nn
 from mmengine.config import Config
 from mmengine.infer.infer import ModelType
 from mmengine.logging import print_log
@@ -22,8 +21,10 @@ from mmengine.utils import mkdir_or_exist
 from mmpose.apis.inferencers import Pose2DInferencer
 from mmpose.evaluation.functional import nearby_joints_nms
 from mmpose.structures import PoseDataSample, merge_data_samples
-from ..checkpoint_check import check_checkpoint_compatibility
+from ...utils.checkpoint import load_checked_checkpoint
 from ..model_aliases import resolve_model
+from ..onnxruntime_estimator import build_onnxruntime_estimator, select_backend
+from .mmpose_compat import without_random_weights_warning
 
 InputType = Union[str, np.ndarray]
 BBoxesType = Union[Sequence, np.ndarray, Dict[Union[str, int], Sequence]]
@@ -107,14 +108,86 @@ def _as_boxes(entry, where: str) -> Optional[np.ndarray]:
     return boxes
 
 
+def _camera_id(inputs: str) -> Optional[int]:
+    """The camera of ``'webcam'`` / ``'webcam:<id>'``, else ``None``."""
+    if not inputs.lower().startswith('webcam'):
+        return None
+    parts = inputs.split(':')
+    if len(parts) == 1:
+        return 0
+    if len(parts) == 2 and parts[1].isdigit():
+        return int(parts[1])
+    raise ValueError(f'Expected a camera as "webcam:<id>", got {inputs!r}')
+
+
+def check_inputs(inputs) -> Tuple[Union[str, list], str]:
+    """Check the inputs before anything runs or is written.
+
+    A folder becomes its sorted image files (not recursive; MMPose fails on
+    files without a known type); a missing path, an unreadable image or
+    video, a folder without images or a camera that cannot be opened raises.
+
+    Args:
+        inputs: An image path or array, a list of them, a folder, a video
+            file, ``'webcam'`` / ``'webcam:<id>'`` or a camera index.
+
+    Returns:
+        tuple: ``(inputs for MMPose, kind)`` with kind ``'images'``,
+        ``'video'`` or ``'webcam'``.
+    """
+    if isinstance(inputs, os.PathLike):
+        inputs = os.fspath(inputs)
+    if isinstance(inputs, (int, np.integer)) and not isinstance(inputs, bool):
+        inputs = f'webcam:{int(inputs)}'
+    if isinstance(inputs, str) and not _is_url(inputs):
+        camera = _camera_id(inputs)
+        if camera is not None and not osp.exists(inputs):
+            cap = cv2.VideoCapture(camera)
+            opened = cap.isOpened()
+            cap.release()
+            if not opened:
+                raise RuntimeError(f'Cannot open camera {inputs!r} (OpenCV '
+                                   'VideoCapture failed); check the index.')
+            return inputs, 'webcam'
+        if osp.isdir(inputs):
+            images = list_image_files(inputs)
+            if not images:
+                raise ValueError(f'No image files in folder {inputs}')
+            return images, 'images'
+        if not osp.exists(inputs):
+            raise FileNotFoundError(f'Input not found: {inputs}')
+        kind = _media_type(inputs)
+        if kind == 'video':
+            _check_video(inputs)
+            return inputs, 'video'
+        if kind == 'image':
+            _check_image(inputs)
+            return inputs, 'images'
+        raise ValueError(f'Cannot tell whether {inputs} is an image or a '
+                         'video from its extension.')
+    if isinstance(inputs, (list, tuple)):
+        inputs = [
+            os.fspath(x) if isinstance(x, os.PathLike) else x for x in inputs
+        ]
+        for x in inputs:
+            if isinstance(x, str) and not _is_url(x):
+                _check_image(x)
+    return inputs, 'images'
+
+
 class SoftGatePose2DInferencer(Pose2DInferencer):
     """:class:`mmpose.apis.Pose2DInferencer` for the plugin's models.
 
     Differences from MMPose 1.3.2's ``Pose2DInferencer``:
 
-    - ``model`` may be an alias of the plugin (``'softgate-hg4_mpii'``), the
-      file name of one of its configs, a config path or a config object, and
-      ``cfg_options`` edits the config (e.g. a small test model);
+    - ``model`` may be an alias of the plugin's metafile
+      (``'softgate-hg4_mpii'``), the file name of one of its configs, a
+      config path or a config object, and ``cfg_options`` edits the config
+      (e.g. a small test model);
+    - ``weights`` may be an ``.onnx`` file of
+      ``tools/deployment/pytorch2onnx.py``: the network then runs in ONNX
+      Runtime, with the config's pipeline, flip test and codec decoding
+      around it (:class:`~softgate_mmpose.apis.OnnxRuntimePoseEstimator`);
     - caller-supplied ``bboxes`` are used (MMPose's ``preprocess_single``
       replaces them by ``[]`` for top-down models);
     - without ``det_model`` the whole image is the person box (MMPose would
@@ -124,13 +197,15 @@ class SoftGatePose2DInferencer(Pose2DInferencer):
     - ``batch_size`` images go through one forward pass (MMPose: one image);
     - a checkpoint that does not fit the config is refused with the reason
       (MMPose loads it non-strictly and warns);
-    - missing or unreadable inputs and cameras raise a clear error, and a
-      video output is written to a partial file renamed when complete.
+    - missing or unreadable inputs and cameras raise a clear error, unknown
+      call arguments too, and a video output is written to a partial file
+      renamed when complete (deleted after an error or an early stop).
 
     Args:
         model (str | Config | dict): Alias, config file name or path, MMPose
             model name, or config object.
-        weights (str, optional): Checkpoint path or URL. Defaults to None.
+        weights (str, optional): Checkpoint path or URL, or an ``.onnx``
+            file. Defaults to None.
         device (str, optional): Device to run on; ``None`` picks the available
             one. Defaults to None.
         scope (str): The registry scope. Defaults to ``'mmpose'``.
@@ -142,6 +217,8 @@ class SoftGatePose2DInferencer(Pose2DInferencer):
             persons. Defaults to ``0`` when a detector is given.
         show_progress (bool): Show a progress bar. Defaults to True.
         cfg_options (dict, optional): Overrides merged into the config.
+        backend (str, optional): ``'pytorch'`` or ``'onnxruntime'``; by
+            default chosen from the weights' extension.
     """
 
     def __init__(self,
@@ -153,19 +230,17 @@ class SoftGatePose2DInferencer(Pose2DInferencer):
                  det_weights: Optional[str] = None,
                  det_cat_ids: Optional[Union[int, Sequence[int]]] = None,
                  show_progress: bool = True,
-                 cfg_options: Optional[dict] = None) -> None:
+                 cfg_options: Optional[dict] = None,
+                 backend: Optional[str] = None) -> None:
         model, weights = resolve_model(model, weights)
+        self.backend = select_backend(weights, backend)
         if cfg_options:
-            if isinstance(model, str) and osp.isfile(model):
+            if isinstance(model, str):
                 model = Config.fromfile(model)
             elif isinstance(model, dict) and not isinstance(model, Config):
                 model = Config(model)
-            elif not isinstance(model, Config):
-                raise ValueError('cfg_options needs a config file or config '
-                                 f'object, not the model name {model!r}')
             model.merge_from_dict(cfg_options)
-        self._weights_name = weights
-        self._config_name = model if isinstance(model, str) else \
+        config_name = model if isinstance(model, str) else \
             getattr(model, 'filename', None) or 'the given config'
 
         if det_model is None:
@@ -184,79 +259,82 @@ class SoftGatePose2DInferencer(Pose2DInferencer):
             if det_cat_ids is None:
                 det_cat_ids = 0  # COCO 'person'
 
-        super().__init__(
-            model=model,
-            weights=weights,
-            device=device,
-            scope=scope,
-            det_model=det_model,
-            det_weights=det_weights,
-            det_cat_ids=det_cat_ids,
-            show_progress=show_progress)
+        # MMPose builds the model from the config; the weights are loaded
+        # below, through the plugin's strict check (or run in ONNX Runtime).
+        with without_random_weights_warning():
+            super().__init__(
+                model=model,
+                weights=None,
+                device=device,
+                scope=scope,
+                det_model=det_model,
+                det_weights=det_weights,
+                det_cat_ids=det_cat_ids,
+                show_progress=show_progress)
+        if self.backend == 'onnxruntime':
+            self.model = build_onnxruntime_estimator(
+                weights, self.model, device=device)
+        elif weights is not None:
+            load_checked_checkpoint(
+                self.model,
+                weights,
+                self.cfg,
+                checkpoint_name=str(weights),
+                config_name=str(config_name))
+            self.visualizer.set_dataset_meta(self.model.dataset_meta)
+        else:
+            print_log(
+                'No weights given: the model of '
+                f'{config_name} runs with its initial (random) weights.',
+                logger='current',
+                level=logging.WARNING)
+        self._video_output: Optional[dict] = None
+        self._input_kind = 'images'
 
-    # ------------------------------------------------------------- model
-    def _load_weights_to_model(self, model: nn.Module,
-                               checkpoint: Optional[dict],
-                               cfg: Optional[Config]) -> None:
-        """Refuse a checkpoint of another joint set or architecture, then
-        load it as MMPose does (``dataset_meta`` from the checkpoint)."""
-        if checkpoint is not None:
-            check_checkpoint_compatibility(
-                model,
-                checkpoint,
-                cfg,
-                checkpoint_name=str(self._weights_name),
-                config_name=str(self._config_name))
-        super()._load_weights_to_model(model, checkpoint, cfg)
+    # -------------------------------------------------------------- call
+    def __call__(self,
+                 inputs,
+                 return_datasamples: bool = False,
+                 batch_size: int = 1,
+                 out_dir: Optional[str] = None,
+                 **kwargs) -> Iterator[dict]:
+        """Run inference; yields one result dict (``predictions``,
+        ``visualization``) per batch.
 
-    # ------------------------------------------------------------- inputs
-    def _inputs_to_list(self, inputs) -> Iterable:
-        """Check the inputs, then list them as MMPose does.
-
-        A folder lists its image files (sorted, not recursive; MMPose fails on
-        files without a known type); a missing path, an unreadable image or
-        video, or a folder without images raises.
+        Args:
+            inputs: An image path or array, a list of them, a folder, a video
+                file, ``'webcam'``, ``'webcam:<id>'`` or a camera index (int).
+            return_datasamples (bool): Yield :obj:`PoseDataSample` instead of
+                dicts. Defaults to False.
+            batch_size (int): Images per forward pass. Defaults to 1.
+            out_dir (str, optional): Sets ``vis_out_dir`` and
+                ``pred_out_dir`` to its ``visualizations`` and
+                ``predictions`` sub-folders.
+            **kwargs: MMPose's call arguments: ``bboxes``, ``bbox_thr``,
+                ``nms_thr``, ``show``, ``draw_bbox``, ``radius``,
+                ``thickness``, ``kpt_thr``, ``vis_out_dir``,
+                ``pred_out_dir``, ... An unknown one raises.
         """
-        if isinstance(inputs, os.PathLike):
-            inputs = os.fspath(inputs)
-        if isinstance(inputs, str) and not _is_url(inputs):
-            if osp.isdir(inputs):
-                images = list_image_files(inputs)
-                if not images:
-                    raise ValueError(f'No image files in folder {inputs}')
-                inputs = images
-            elif not osp.exists(inputs):
-                raise FileNotFoundError(f'Input not found: {inputs}')
-            else:
-                kind = _media_type(inputs)
-                if kind == 'video':
-                    _check_video(inputs)
-                elif kind == 'image':
-                    _check_image(inputs)
-                else:
-                    raise ValueError(
-                        f'Cannot tell whether {inputs} is an image or a '
-                        'video from its extension.')
-        if isinstance(inputs, (list, tuple)):
-            inputs = [
-                os.fspath(x) if isinstance(x, os.PathLike) else x
-                for x in inputs
-            ]
-            for x in inputs:
-                if isinstance(x, str) and not _is_url(x):
-                    _check_image(x)
-        return super()._inputs_to_list(inputs)
-
-    def _get_webcam_inputs(self, inputs: str):
-        """MMPose's webcam reader, but an unopenable camera raises (MMPose
-        warns and yields nothing)."""
-        reader = super()._get_webcam_inputs(inputs)
-        if isinstance(reader, list):
-            raise RuntimeError(f'Cannot open camera {inputs!r} (OpenCV '
-                               'VideoCapture failed); check the index.')
-        if not self.video_info['fps'] or self.video_info['fps'] <= 0:
-            self.video_info['fps'] = 30  # many cameras report 0
-        return reader
+        known = set.union(self.preprocess_kwargs, self.forward_kwargs,
+                          self.visualize_kwargs, self.postprocess_kwargs)
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ValueError(f'Unknown arguments {unknown}; known ones: '
+                             f'{sorted(known)}')
+        inputs, self._input_kind = check_inputs(inputs)
+        self._video_output = None
+        try:
+            yield from super().__call__(
+                inputs,
+                return_datasamples=return_datasamples,
+                batch_size=batch_size,
+                out_dir=out_dir,
+                **kwargs)
+        except BaseException:
+            # an error or an early stop: leave no half-written video behind
+            self.discard_video()
+            raise
+        self.finish_video()
 
     def _bboxes_per_input(
             self, inputs, bboxes: Optional[BBoxesType]
@@ -473,11 +551,11 @@ class SoftGatePose2DInferencer(Pose2DInferencer):
                            img_name: Optional[str] = None) -> None:
         """MMPose's saving, except that a video goes to a partial file first
         (see :meth:`finish_video`) and is always an ``.mp4``."""
-        if not self._video_input:
+        if self._input_kind == 'images':
             return super().save_visualization(visualization, vis_out_dir,
                                               img_name)
-        info = self.video_info
-        if info['writer'] is None:
+        if self._video_output is None:
+            info = self.video_info
             if osp.splitext(vis_out_dir)[1]:
                 out_file = vis_out_dir
             else:
@@ -487,35 +565,37 @@ class SoftGatePose2DInferencer(Pose2DInferencer):
             root, ext = osp.splitext(out_file)
             partial = f'{root}.partial{ext}'
             height, width = visualization.shape[:2]
+            fps = info.get('fps') or 0
             writer = cv2.VideoWriter(partial, cv2.VideoWriter_fourcc(*'mp4v'),
-                                     info['fps'], (width, height))
+                                     fps if fps > 0 else 30,  # cameras: 0
+                                     (width, height))
             if not writer.isOpened():
                 raise RuntimeError(
                     f'Cannot open a video writer for {out_file}')
-            info.update(
+            self._video_output = dict(
                 writer=writer, output_file=out_file, partial_file=partial)
-        info['writer'].write(mmcv.rgb2bgr(visualization))
+        self._video_output['writer'].write(mmcv.rgb2bgr(visualization))
 
     def finish_video(self) -> None:
         """Close the video writer and move the partial file into place."""
-        info = getattr(self, 'video_info', None)
-        if not info or info.get('writer') is None:
+        out = self._video_output
+        if out is None:
             return
-        info['writer'].release()
-        info['writer'] = None
-        os.replace(info['partial_file'], info['output_file'])
+        self._video_output = None
+        out['writer'].release()
+        os.replace(out['partial_file'], out['output_file'])
         print_log(
-            f'the output video has been saved at {info["output_file"]}',
+            f'the output video has been saved at {out["output_file"]}',
             logger='current',
             level=logging.INFO)
 
     def discard_video(self) -> None:
         """Close the video writer and delete its partial file (after an
         error or an early stop)."""
-        info = getattr(self, 'video_info', None)
-        if not info or info.get('writer') is None:
+        out = self._video_output
+        if out is None:
             return
-        info['writer'].release()
-        info['writer'] = None
-        if osp.exists(info['partial_file']):
-            os.remove(info['partial_file'])
+        self._video_output = None
+        out['writer'].release()
+        if osp.exists(out['partial_file']):
+            os.remove(out['partial_file'])

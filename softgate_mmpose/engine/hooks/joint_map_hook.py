@@ -8,6 +8,7 @@ from mmengine.model import is_model_wrapper
 from torch import Tensor
 
 from mmpose.registry import HOOKS
+from ...utils.checkpoint import revise_key
 
 #: Joint-specific parameters of :class:`SoftGatedStackedHourglass` in a
 #: ``TopdownPoseEstimator``, as ``{name regex: joint axis}``: the heatmap
@@ -56,7 +57,7 @@ def map_joint_weights(state_dict: Mapping[str, Tensor],
     index = torch.as_tensor(list(joint_map), dtype=torch.long)
     mapped, matched = {}, 0
     for key, value in state_dict.items():
-        name = key[len('module.'):] if key.startswith('module.') else key
+        name = revise_key(key)  # as mmengine's loader will name it
         axis = next((a for p, a in patterns if p.fullmatch(name)), None)
         if axis is None or name not in model_state:
             continue  # unknown names are reported by mmengine's loader

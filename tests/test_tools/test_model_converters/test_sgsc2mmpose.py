@@ -1,5 +1,6 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""Conversion of the public reimplementation's checkpoints
+"""tools/model_converters/sgsc2mmpose.py: conversion of the public
+reimplementation's checkpoints
 (github.com/dkurzend/Soft_Gated_Pose_Estimation_Pytorch).
 
 The reference network is described here independently of the converter: a
@@ -7,7 +8,6 @@ table of its state-dict names and shapes (read off its ``models/``), and a
 functional forward driven by those names. A converted model must give the
 reference's heatmaps for the same input tensor.
 """
-import importlib.util
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -18,10 +18,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-from softgate_mmpose.models.converters import (CheckpointMismatchError,
-                                               convert_checkpoint,
-                                               convert_state_dict)
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIGS = {
@@ -210,6 +206,12 @@ def ref_state_dicts():
     return {}
 
 
+@pytest.fixture(scope='module')
+def sgsc(load_tool):
+    """The converter tool as a module."""
+    return load_tool('model_converters/sgsc2mmpose.py')
+
+
 def ref_state_dict(cache: dict, arch: str) -> Dict[str, Tensor]:
     if arch not in cache:
         cache[arch] = RefStateDict(arch).build()
@@ -232,19 +234,15 @@ def save_ref_checkpoint(sd: Dict[str, Tensor], path: Path) -> Path:
     return path
 
 
-def cli_main(argv) -> int:
-    spec = importlib.util.spec_from_file_location(
-        'sgsc2mmpose', REPO / 'tools/model_converters/sgsc2mmpose.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([str(a) for a in argv])
+def cli_main(sgsc, argv) -> int:
+    return sgsc.main([str(a) for a in argv])
 
 
 # ---------------------------------------------------------------------------
 # conversion is exact
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize('arch', ['sgsc', 'shg'])
-def test_converted_model_gives_reference_heatmaps(arch, tmp_path,
+def test_converted_model_gives_reference_heatmaps(arch, tmp_path, sgsc,
                                                   ref_state_dicts, capsys):
     from mmpose.apis import init_model
     from mmpose.datasets import MpiiDataset
@@ -253,7 +251,7 @@ def test_converted_model_gives_reference_heatmaps(arch, tmp_path,
     sd = ref_state_dict(ref_state_dicts, arch)
     src = save_ref_checkpoint(sd, tmp_path / f'{arch.upper()}_weights.tar')
     dst = tmp_path / 'out' / f'{arch}.pth'
-    assert cli_main([src, dst, '--arch', arch]) == 0
+    assert cli_main(sgsc, [src, dst, '--arch', arch]) == 0
     assert f'-> {dst}' in capsys.readouterr().out
 
     # An MMPose checkpoint that loads without running code (numpy arrays
@@ -309,7 +307,8 @@ def test_converted_model_gives_reference_heatmaps(arch, tmp_path,
     assert model.cfg.model.test_cfg.flip_test is False
 
 
-def test_topdown_inference_gives_their_heatmaps(ref_state_dicts, tmp_path):
+def test_topdown_inference_gives_their_heatmaps(ref_state_dicts, tmp_path,
+                                               sgsc):
     """MMPose's own inference path (pipeline, data preprocessor, head) feeds
     their tensor, the RGB crop / 255, and returns their last heatmaps."""
     from mmengine.config import Config
@@ -319,7 +318,7 @@ def test_topdown_inference_gives_their_heatmaps(ref_state_dicts, tmp_path):
 
     sd = ref_state_dict(ref_state_dicts, 'sgsc')
     ckpt = tmp_path / 'sgsc.pth'
-    convert_checkpoint(
+    sgsc.convert_checkpoint(
         str(save_ref_checkpoint(sd, tmp_path / 'sgsc.tar')), str(ckpt),
         'sgsc')
     cfg = Config.fromfile(CONFIGS['sgsc'])
@@ -354,10 +353,10 @@ def test_topdown_inference_gives_their_heatmaps(ref_state_dicts, tmp_path):
         heatmaps, expected, rtol=1e-4, atol=1e-5 * expected.abs().max())
 
 
-def test_dataparallel_prefix_is_accepted(ref_state_dicts):
+def test_dataparallel_prefix_is_accepted(ref_state_dicts, sgsc):
     sd = ref_state_dict(ref_state_dicts, 'sgsc')
-    plain = convert_state_dict(sd, 'sgsc')
-    prefixed = convert_state_dict({f'module.{k}': v
+    plain = sgsc.convert_state_dict(sd, 'sgsc')
+    prefixed = sgsc.convert_state_dict({f'module.{k}': v
                                    for k, v in sd.items()}, 'sgsc')
     assert list(prefixed) == list(plain)
     assert all(torch.equal(prefixed[k], plain[k]) for k in plain)
@@ -366,8 +365,8 @@ def test_dataparallel_prefix_is_accepted(ref_state_dicts):
 # ---------------------------------------------------------------------------
 # bad input: clear errors, nothing written
 # ---------------------------------------------------------------------------
-def assert_fails(argv, capsys, out_dir: Path, *needles: str) -> str:
-    assert cli_main(argv) == 1
+def assert_fails(sgsc, argv, capsys, out_dir: Path, *needles: str) -> str:
+    assert cli_main(sgsc, argv) == 1
     err = capsys.readouterr().err
     for needle in needles:
         assert needle in err, f'{needle!r} not in:\n{err}'
@@ -375,26 +374,26 @@ def assert_fails(argv, capsys, out_dir: Path, *needles: str) -> str:
     return err
 
 
-def test_wrong_arch(ref_state_dicts, tmp_path, capsys):
+def test_wrong_arch(ref_state_dicts, tmp_path, capsys, sgsc):
     src = save_ref_checkpoint(
         ref_state_dict(ref_state_dicts, 'sgsc'), tmp_path / 'sgsc.tar')
     out_dir = tmp_path / 'out'
-    err = assert_fails([src, out_dir / 'x.pth', '--arch', 'shg'], capsys,
+    err = assert_fails(sgsc, [src, out_dir / 'x.pth', '--arch', 'shg'], capsys,
                        out_dir, str(src), 'missing keys',
                        'pre.1.skip_layer.conv.weight', 'unexpected keys',
                        'pre.1.skip_connection.alpha',
                        'it is a state dict of --arch sgsc')
     assert '... and' in err  # long lists are cut, with their totals
     with pytest.raises(SystemExit):  # argparse: not one of the choices
-        cli_main([src, out_dir / 'x.pth', '--arch', 'hourglass'])
+        cli_main(sgsc, [src, out_dir / 'x.pth', '--arch', 'hourglass'])
     assert "invalid choice: 'hourglass'" in capsys.readouterr().err
     with pytest.raises(ValueError, match='arch must be one of'):
-        convert_state_dict({}, 'hourglass')
+        sgsc.convert_state_dict({}, 'hourglass')
 
 
 @pytest.mark.parametrize('problem', ['missing', 'unexpected', 'shape'])
 def test_bad_state_dict_is_listed(problem, ref_state_dicts, tmp_path,
-                                  capsys):
+                                  capsys, sgsc):
     sd = dict(ref_state_dict(ref_state_dicts, 'sgsc'))
     if problem == 'missing':
         del sd['hgs.2.0.low2.conv.conv.bias']
@@ -412,24 +411,24 @@ def test_bad_state_dict_is_listed(problem, ref_state_dicts, tmp_path,
         ]
     src = save_ref_checkpoint(sd, tmp_path / 'bad.tar')
     out_dir = tmp_path / 'out'
-    assert_fails([src, out_dir / 'x.pth', '--arch', 'sgsc'], capsys, out_dir,
-                 str(src), *needles)
-    with pytest.raises(CheckpointMismatchError) as info:
-        convert_state_dict(sd, 'sgsc')
+    assert_fails(sgsc, [src, out_dir / 'x.pth', '--arch', 'sgsc'], capsys,
+                 out_dir, str(src), *needles)
+    with pytest.raises(sgsc.CheckpointMismatchError) as info:
+        sgsc.convert_state_dict(sd, 'sgsc')
     n_problems = (len(info.value.missing) + len(info.value.unexpected) +
                   len(info.value.mismatched))
     assert n_problems == (2 if problem == 'missing' else 1)
 
 
-def test_unreadable_or_foreign_file(tmp_path, capsys):
+def test_unreadable_or_foreign_file(tmp_path, capsys, sgsc):
     out_dir = tmp_path / 'out'
     garbage = tmp_path / 'garbage.tar'
     garbage.write_bytes(b'not a checkpoint')
-    assert_fails([garbage, out_dir / 'x.pth', '--arch', 'sgsc'], capsys,
-                 out_dir, str(garbage), 'cannot be loaded')
+    assert_fails(sgsc, [garbage, out_dir / 'x.pth', '--arch', 'sgsc'], capsys,
+                 out_dir, str(garbage), 'cannot be read')
     other = tmp_path / 'other.tar'
     torch.save({'net': 1}, other)
-    assert_fails([other, out_dir / 'x.pth', '--arch', 'sgsc'], capsys,
+    assert_fails(sgsc, [other, out_dir / 'x.pth', '--arch', 'sgsc'], capsys,
                  out_dir, str(other), 'model_state_dict', "['net']")
-    assert_fails([tmp_path / 'absent.tar', out_dir / 'x.pth', '--arch',
-                  'sgsc'], capsys, out_dir, 'absent.tar', 'no such')
+    assert_fails(sgsc, [tmp_path / 'absent.tar', out_dir / 'x.pth', '--arch',
+                        'sgsc'], capsys, out_dir, 'absent.tar', 'not found')

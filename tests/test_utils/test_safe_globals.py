@@ -1,4 +1,7 @@
-"""Runner checkpoints load with torch's safe loading; code payloads are refused everywhere."""
+"""Runner checkpoints load with torch's safe loading; code payloads are refused everywhere.
+
+The tests on real Runner checkpoints share one short training and are marked slow.
+"""
 import os
 import os.path as osp
 import pickle
@@ -23,6 +26,7 @@ def trained(tmp_path_factory):
     return dict(root=root, ann=ann, work_dir=work_dir, runner=runner)
 
 
+@pytest.mark.slow
 def test_runner_checkpoint_needs_and_gets_the_safe_globals(trained):
     ckpt = osp.join(trained['work_dir'], 'iter_4.pth')
     # What the checkpoint holds beyond tensors, seen with the plugin's allow-list cleared:
@@ -61,6 +65,7 @@ def test_getattr_resolves_only_history_buffer_methods(tmp_path):
         torch.load(path, weights_only=True)
 
 
+@pytest.mark.slow
 def test_load_from_restores_weights(trained, tmp_path):
     ckpt = osp.join(trained['work_dir'], 'iter_4.pth')
     cfg = tiny_runner_cfg(str(tmp_path), trained['root'], trained['ann'], max_iters=4)
@@ -72,6 +77,7 @@ def test_load_from_restores_weights(trained, tmp_path):
         torch.testing.assert_close(value, saved[name], rtol=0, atol=0, msg=name)
 
 
+@pytest.mark.slow
 def test_resume_restores_iteration_lr_and_optimizer(trained, tmp_path):
     ckpt = osp.join(trained['work_dir'], 'iter_2.pth')
     cfg = tiny_runner_cfg(str(tmp_path), trained['root'], trained['ann'], max_iters=4)
@@ -115,6 +121,7 @@ def payload_checkpoint(trained, tmp_path):
     return str(path), marker
 
 
+@pytest.mark.slow
 def test_payload_refused_by_load_from(payload_checkpoint, trained, tmp_path):
     path, marker = payload_checkpoint
     cfg = tiny_runner_cfg(str(tmp_path / 'w'), trained['root'], trained['ann'])
@@ -125,6 +132,7 @@ def test_payload_refused_by_load_from(payload_checkpoint, trained, tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_payload_refused_by_resume(payload_checkpoint, trained, tmp_path):
     path, marker = payload_checkpoint
     cfg = tiny_runner_cfg(str(tmp_path / 'w'), trained['root'], trained['ann'])
@@ -136,6 +144,7 @@ def test_payload_refused_by_resume(payload_checkpoint, trained, tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_payload_refused_by_init_model(payload_checkpoint):
     from mmpose.apis import init_model
     path, marker = payload_checkpoint

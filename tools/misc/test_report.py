@@ -17,6 +17,7 @@ import argparse
 import os
 import os.path as osp
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -158,7 +159,7 @@ def main() -> int:
     status = pytest.main(pytest_args, plugins=[recorder])
 
     machine = dict(
-        command=' '.join(['python tools/misc/test_report.py', *sys.argv[1:]]),
+        command=shlex.join(['python', 'tools/misc/test_report.py', *sys.argv[1:]]),
         date=date, commit=git_commit(), cpu=cpu_model(), cores=usable_cores(),
         load=(load_before, load_average()), python=platform.python_version(),
         torch=metadata.version('torch'))

@@ -1,4 +1,6 @@
-"""The wheel holds the library, its metainfo and the configs; no tests, no tools."""
+"""The wheel holds the library, its metainfo and the configs (no tests, no tools); installed, it finds them."""
+import json
+import os
 import os.path as osp
 import shutil
 import subprocess
@@ -25,8 +27,8 @@ def _source_files(top: str, pattern: str) -> set:
 
 
 @pytest.fixture(scope='module')
-def wheel_names(tmp_path_factory) -> list:
-    """The member names of a wheel built (``pip wheel``) from a copy of the checkout."""
+def wheel(tmp_path_factory) -> str:
+    """A wheel built (``pip wheel``) from a copy of the checkout."""
     src = tmp_path_factory.mktemp('src')
     for name in SOURCES:
         path = osp.join(REPO_ROOT, name)
@@ -41,13 +43,14 @@ def wheel_names(tmp_path_factory) -> list:
          '--disable-pip-version-check', '-q', '-w', str(out), str(src)],
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (wheel, ) = glob(str(out / 'softgate_mmpose-*.whl'))
-    with zipfile.ZipFile(wheel) as zf:
-        return zf.namelist()
+    (path, ) = glob(str(out / 'softgate_mmpose-*.whl'))
+    return path
 
 
 @pytest.mark.slow
-def test_wheel_holds_the_package_and_configs_only(wheel_names):
+def test_wheel_holds_the_package_and_configs_only(wheel):
+    with zipfile.ZipFile(wheel) as zf:
+        wheel_names = zf.namelist()
     tops = {name.split('/')[0] for name in wheel_names}
     dist_info = {t for t in tops if t.endswith('.dist-info')}
     assert tops - dist_info == {'softgate_mmpose'}, tops
@@ -63,3 +66,32 @@ def test_wheel_holds_the_package_and_configs_only(wheel_names):
     assert 'configs/metafile.yml' in shipped
     assert not [n for n in wheel_names if '__pycache__' in n or n.endswith('.pyc')]
 
+
+
+@pytest.mark.slow
+def test_installed_wheel_finds_its_configs(wheel, tmp_path):
+    # Installed (not editable) and imported ahead of the checkout's editable install: the
+    # aliases resolve to the configs shipped in the wheel, and those configs load.
+    target = tmp_path / 'site'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pip', 'install', '--no-deps', '--disable-pip-version-check',
+         '-q', '--target', str(target), wheel], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    code = """
+import json, os.path as osp
+import softgate_mmpose
+from mmengine.config import Config
+from softgate_mmpose.apis.model_aliases import list_model_aliases
+aliases = list_model_aliases()
+cfg = Config.fromfile(aliases['softgate-hg4_mpii'])
+print(json.dumps(dict(package=osp.dirname(softgate_mmpose.__file__),
+                      configs=sorted(aliases.values()), backbone=cfg.model.backbone.type)))
+"""
+    proc = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(target)))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out['package'] == str(target / 'softgate_mmpose')
+    mim = str(target / 'softgate_mmpose' / '.mim' / 'configs') + os.sep
+    assert out['configs'] and all(p.startswith(mim) and osp.isfile(p) for p in out['configs'])
+    assert out['backbone'] == 'SoftGatedStackedHourglass'

@@ -1,4 +1,4 @@
-"""The wheel holds the library, its metainfo and the configs, no tests or tools; installed, it works."""
+"""The wheel ships the library, its metainfo and configs, no tests or tools; installed, it works."""
 import json
 import os
 import os.path as osp

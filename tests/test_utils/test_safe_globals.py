@@ -158,5 +158,6 @@ def test_safe_loading_is_never_switched_off():
     # No project code (tests aside, which name these strings to check them) turns it off.
     out = subprocess.run(
         ['git', 'grep', '-n', '-E', 'weights_only *= *False|TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD',
-         '--', '*.py', '*.sh', '*.cfg', '*.toml', 'Makefile', ':!tests'], cwd=REPO_ROOT, capture_output=True, text=True)
+         '--', '*.py', '*.sh', '*.cfg', '*.toml', 'Makefile', ':!tests'],
+        cwd=REPO_ROOT, capture_output=True, text=True)
     assert out.stdout == '', out.stdout

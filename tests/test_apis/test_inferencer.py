@@ -247,6 +247,7 @@ def test_lsp_config_gives_14_keypoints(tmp_path, two_people, lsp_config,
         _check_instance(inst, 14)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('alias, num_keypoints', [(MPII_ALIAS, 16),
                                                   (LSP_ALIAS, 14)])
 def test_default_configs_as_they_are(alias, num_keypoints, two_people,
@@ -301,6 +302,7 @@ def person_detector(tmp_path_factory):
     return cfg_path, ckpt
 
 
+@pytest.mark.slow
 def test_detector_boxes(mpii_tiny_ckpt, person_detector, two_people,
                         tiny_pose_cfg, inside, crop_region):
     det_cfg, det_ckpt = person_detector

@@ -119,8 +119,13 @@ def test_onnx_video_end_to_end(mpii_tiny_ckpt, tiny_onnx, tmp_path,
 def test_onnx_backend_errors(cli, capsys, mpii_tiny_ckpt, mpii_images,
                              tmp_path):
     image = mpii_images[0]
+    # a PyTorch checkpoint forced into ONNX Runtime: named in the error
     assert cli.main([image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
                      mpii_tiny_ckpt, '--backend', 'onnxruntime']) == 1
+    err = capsys.readouterr().err
+    assert 'ONNX Runtime cannot load' in err and 'mpii_tiny.pth' in err
+    assert cli.main([image, '--pose2d', MPII_ALIAS, '--backend',
+                     'onnxruntime']) == 1
     assert 'needs the .onnx file' in capsys.readouterr().err
     broken = tmp_path / 'broken.onnx'
     broken.write_bytes(b'garbage')

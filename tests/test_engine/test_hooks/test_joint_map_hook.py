@@ -135,6 +135,7 @@ def test_config_joint_map_matches_joint_names():
     assert cfg.default_hooks.checkpoint.save_best == 'Mean'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', [SCRATCH_CONFIG, FINETUNE_CONFIG])
 def test_configs_resolve_through_custom_imports(config):
     """A fresh interpreter that only loads the config (as tools/train.py
@@ -260,6 +261,7 @@ def test_hook_arguments_are_checked():
         MPII_TO_LSP
 
 
+@pytest.mark.slow
 def test_finetune_trains_validates_and_keeps_best_mean(mpii_checkpoint,
                                                        lsp_train_set,
                                                        tmp_path):

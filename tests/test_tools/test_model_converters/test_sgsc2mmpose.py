@@ -241,6 +241,7 @@ def cli_main(sgsc, argv) -> int:
 # ---------------------------------------------------------------------------
 # conversion is exact
 # ---------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize('arch', ['sgsc', 'shg'])
 def test_converted_model_gives_reference_heatmaps(arch, tmp_path, sgsc,
                                                   ref_state_dicts, capsys):

@@ -22,6 +22,7 @@ MMPOSE_NAME = 'td-hm_mobilenetv2_8xb64-210e_mpii-256x256'
 HOURGLASS52 = ('mmpose::body_2d_keypoint/topdown_heatmap/mpii/'
                'td-hm_hourglass52_8xb64-210e_mpii-256x256.py')
 TINY_NAME = 'tiny_softgate'
+RTM_NAME = 'tiny_rtmpose'
 BACKENDS = ('pytorch', 'onnxruntime')
 POSITIVE = ('params', 'macs', 'latency_ms', 'latency_ms_p25',
             'latency_ms_p75', 'latency_ms_min', 'latency_ms_max',
@@ -44,6 +45,23 @@ model = dict(
     return path
 
 
+def write_tiny_rtmpose_config(folder: str) -> str:
+    """MMPose's RTMPose-m (SimCC head) shrunk to a narrow CSPNeXt on 64x64
+    inputs."""
+    path = osp.join(folder, f'{RTM_NAME}.py')
+    with open(path, 'w') as f:
+        f.write("""_base_ = ['mmpose::body_2d_keypoint/rtmpose/mpii/'
+             'rtmpose-m_8xb64-210e_mpii-256x256.py']
+codec = dict(type='SimCCLabel', input_size=(64, 64), sigma=(4.9, 5.66),
+             simcc_split_ratio=2.0, normalize=False, use_dark=False)
+model = dict(
+    backbone=dict(deepen_factor=0.33, widen_factor=0.125),
+    head=dict(in_channels=128, input_size=(64, 64), in_featuremap_size=(2, 2),
+              gau_cfg=dict(hidden_dims=32), decoder=codec))
+""")
+    return path
+
+
 @pytest.fixture(scope='module')
 def lib(load_tool):
     """The tool's ``benchmarking`` package (the entry point puts its folder
@@ -60,16 +78,20 @@ def lib(load_tool):
 
 @pytest.fixture(scope='module')
 def bench(tmp_path_factory):
-    """One run of the tool: both backends, 64x64 inputs, batch 2, two
-    rounds, one thread, an accuracy file for the tiny config."""
+    """One run of the tool: a tiny heatmap model, a tiny SimCC model and a
+    small MMPose model under both backends, 64x64 inputs, batch 2, two
+    rounds, one thread, an accuracy file for the tiny heatmap model."""
     tmp = str(tmp_path_factory.mktemp('benchmark'))
     config = write_tiny_config(tmp)
+    rtm_config = write_tiny_rtmpose_config(tmp)
     acc_file = osp.join(tmp, 'metrics.json')
     with open(acc_file, 'w') as f:
         json.dump({'PCKh': 41.5, 'PCKh@0.1': 9.25}, f)
     out = osp.join(tmp, 'out')
+    onnx_dir = osp.join(tmp, 'onnx')
     proc = run_tool(
-        python_tool('analysis_tools/benchmark.py', config, MMPOSE_CONFIG,
+        python_tool('analysis_tools/benchmark.py', config, rtm_config,
+                    MMPOSE_CONFIG, '--onnx-dir', onnx_dir,
                     '--backend', *BACKENDS, '--input-size', '64', '64',
                     '--batch', '2', '--rounds', '2', '--min-run-time',
                     '0.05', '--warmup', '1', '--threads', '1', '--out', out,
@@ -82,7 +104,8 @@ def bench(tmp_path_factory):
         rows = list(csv.DictReader(f))
     with open(osp.join(out, 'benchmark.md')) as f:
         table = f.read()
-    return dict(config=config, out=out, stdout=proc.stdout, result=result,
+    return dict(config=config, rtm_config=rtm_config, out=out,
+                onnx_dir=onnx_dir, stdout=proc.stdout, result=result,
                 rows=rows, table=table)
 
 
@@ -94,7 +117,7 @@ def test_every_model_under_every_backend(bench, lib):
     ]
     assert tuple(rows[0].keys()) == lib.formatters.csv_table.CSV_COLUMNS
     assert [(r['name'], r['backend']) for r in rows] == [
-        (name, backend) for name in (TINY_NAME, MMPOSE_NAME)
+        (name, backend) for name in (TINY_NAME, RTM_NAME, MMPOSE_NAME)
         for backend in BACKENDS
     ]
     for row in rows:
@@ -105,7 +128,7 @@ def test_every_model_under_every_backend(bench, lib):
         assert int(row['latency_samples']) >= 2  # at least one per round
         assert int(row['batch']) == 2
         assert float(row['peak_mem_mb']) >= float(row['weights_mb'])
-    for name in (TINY_NAME, MMPOSE_NAME):
+    for name in (TINY_NAME, RTM_NAME, MMPOSE_NAME):
         pt, ort = (r for r in rows if r['name'] == name)
         # One network, two backends: the same counts.
         assert (pt['params'], pt['macs']) == (ort['params'], ort['macs'])
@@ -113,7 +136,16 @@ def test_every_model_under_every_backend(bench, lib):
         assert pt['onnx_max_rel_diff'] == ''
         assert 0 <= float(ort['onnx_max_rel_diff']) <= 1e-4
     models = bench['result']['models']
-    assert [m['input_shape'] for m in models] == [[3, 64, 64]] * 4
+    assert [m['input_shape'] for m in models] == [[3, 64, 64]] * 6
+    # The graphs timed: heatmaps, or the SimCC head's two vectors.
+    import onnx
+    outputs = {
+        name: [o.name for o in onnx.load(
+            osp.join(bench['onnx_dir'], f'{name}.onnx')).graph.output]
+        for name in (TINY_NAME, RTM_NAME, MMPOSE_NAME)
+    }
+    assert outputs == {TINY_NAME: ['heatmaps'], MMPOSE_NAME: ['heatmaps'],
+                       RTM_NAME: ['simcc_x', 'simcc_y']}
     assert bench['result']['environment']['threads'] == 1
     assert 'onnxruntime' in bench['result']['environment']
 
@@ -135,7 +167,7 @@ def test_counts_match_mmengine_analysis_of_mmpose_model(bench):
     rows = {r['name']: r for r in bench['rows'] if r['backend'] == 'pytorch'}
     mim = osp.join(osp.dirname(__import__('mmpose').__file__), '.mim',
                    'configs')
-    paths = {TINY_NAME: bench['config'],
+    paths = {TINY_NAME: bench['config'], RTM_NAME: bench['rtm_config'],
              MMPOSE_NAME: osp.join(mim, MMPOSE_CONFIG.split('::')[1])}
     for name, path in paths.items():
         model = init_model(Config.fromfile(path), device='cpu')
@@ -152,6 +184,8 @@ def test_accuracy_ratios_and_table(bench):
     result, rows, table = bench['result'], bench['rows'], bench['table']
     tiny = [r for r in rows if r['name'] == TINY_NAME]
     mobilenet = [r for r in rows if r['name'] == MMPOSE_NAME]
+    # A config of its own inheriting MMPose's has no reported figure.
+    assert {r['accuracy'] for r in rows if r['name'] == RTM_NAME} == {''}
     # Measured from the file given; reported from MMPose's metafile.
     assert {(r['accuracy'], r['accuracy_key'], r['accuracy_source'])
             for r in tiny} == {('41.5', 'PCKh', 'measured')}
@@ -164,12 +198,14 @@ def test_accuracy_ratios_and_table(bench):
     # The subject's latency over the other model's, per backend.
     latency = {(r['name'], r['backend']): float(r['latency_ms'])
                for r in rows}
-    ratios = {r['backend']: r for r in result['ratios']}
-    assert sorted(ratios) == sorted(BACKENDS)
-    for backend, r in ratios.items():
-        assert (r['subject'], r['other']) == (TINY_NAME, MMPOSE_NAME)
+    ratios = {(r['other'], r['backend']): r for r in result['ratios']}
+    assert sorted(ratios) == sorted(
+        (other, backend) for other in (RTM_NAME, MMPOSE_NAME)
+        for backend in BACKENDS)
+    for (other, backend), r in ratios.items():
+        assert r['subject'] == TINY_NAME
         assert r['ratio'] == pytest.approx(
-            latency[(TINY_NAME, backend)] / latency[(MMPOSE_NAME, backend)],
+            latency[(TINY_NAME, backend)] / latency[(other, backend)],
             rel=1e-6)
         assert f"{r['ratio']:.3f}x" in table
 
@@ -189,11 +225,12 @@ def test_accuracy_ratios_and_table(bench):
 def test_progress_without_analysis_wall(bench):
     stdout = bench['stdout']
     assert re.search(r'reference Conv2d\(144, 144, 3.*GMAC/s', stdout)
-    assert re.search(rf'\[1/2\] {TINY_NAME}: .* GMACs.*ONNX max', stdout)
-    assert re.search(rf'\[2/2\] {MMPOSE_NAME}: ', stdout)
+    assert re.search(rf'\[1/3\] {TINY_NAME}: .* GMACs.*ONNX max', stdout)
+    assert re.search(rf'\[2/3\] {RTM_NAME}: .* GMACs.*ONNX max', stdout)
+    assert re.search(rf'\[3/3\] {MMPOSE_NAME}: ', stdout)
     assert 'round 1/2:' in stdout and 'round 2/2:' in stdout
     assert re.search(rf'{TINY_NAME} \[ONNX Runtime\]: b1 .* GMAC/s', stdout)
-    assert f'latency of {TINY_NAME} over: {MMPOSE_NAME}' in stdout
+    assert f'latency of {TINY_NAME} over: {RTM_NAME}' in stdout
     # The table is printed, and mmengine's analysis warnings are not.
     assert '| Model | Params (M) |' in stdout
     assert 'never called' not in stdout

@@ -1,18 +1,34 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""tools/analysis_tools/infer_benchmark.py runs and prints its table (the
-figures themselves are not asserted: no timed tests)."""
+"""tools/analysis_tools/infer_benchmark.py runs the inferencer on the MPII
+sample in PyTorch and in ONNX Runtime and prints its table (the figures
+themselves are not compared with limits: no timed tests)."""
 import os.path as osp
 
+import pytest
 
-def test_benchmark_prints_images_per_second(capsys, load_tool, mpii_images,
-                                            tiny_cfg_args):
+from ..conftest import MPII_ALIAS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('backend', ['pytorch', 'onnxruntime'])
+def test_images_per_second_per_backend(load_tool, capsys, mpii_images,
+                                       mpii_tiny_ckpt, tiny_onnx,
+                                       tiny_cfg_args, backend):
+    tool = load_tool('analysis_tools/infer_benchmark.py')
     folder = osp.dirname(mpii_images[0])
-    module = load_tool('analysis_tools/infer_benchmark.py')
-    rows = module.main([
-        'softgate-hg4_mpii', folder, '--num-images', '3', '--batch-sizes', '1', '3',
-        '--device', 'cpu', *tiny_cfg_args
+    weights = (mpii_tiny_ckpt if backend == 'pytorch' else tiny_onnx(
+        'tiny_dynamic.onnx', dynamic_batch=True))
+    rows = tool.main([
+        MPII_ALIAS, folder, '--weights', weights, '--num-images', '3',
+        '--batch-sizes', '1', '3', '--device', 'cpu', *tiny_cfg_args
     ])
-    assert [r['batch_size'] for r in rows] == [1, 3]
-    assert all(r['images_per_s'] > 0 for r in rows)
+    assert [(r['backend'], r['batch_size']) for r in rows] == [(backend, 1),
+                                                               (backend, 3)]
+    for r in rows:
+        assert r['images_per_s'] == pytest.approx(3 / r['seconds'])
     out = capsys.readouterr().out
-    assert 'images/s' in out and 'images: 3' in out
+    assert f'backend: {backend}' in out and 'images: 3' in out
+    lines = [line.split() for line in out.splitlines()]
+    table = [cells for cells in lines if cells and cells[0] in ('1', '3')]
+    assert [int(cells[0]) for cells in table] == [1, 3]
+    assert table[0][3] == '1.00x'  # the first batch size is the reference

@@ -1,10 +1,12 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
 """Images/s of the inferencer on a folder: batch 1 (MMPose's path) vs
-batched forward passes.
+batched forward passes, in PyTorch or ONNX Runtime.
 
 Each pass runs the whole inferencer (image decoding, person boxes, the
 affine crop, forward with the config's flip test, decoding) without drawing
-or writing. Example::
+or writing. ``--weights model.onnx`` (from
+``tools/deployment/pytorch2onnx.py``; ``--dynamic-batch`` for batches above
+1) runs the network in ONNX Runtime. Example::
 
     python tools/analysis_tools/infer_benchmark.py softgate-hg4_mpii \\
         ../shared/data/lspet_sample/images --num-images 32 \\
@@ -23,7 +25,15 @@ def parse_args(argv: Optional[List[str]] = None):
     parser = ArgumentParser(description=__doc__)
     parser.add_argument('pose2d', help='Alias, config name or config path.')
     parser.add_argument('folder', help='Folder of images.')
-    parser.add_argument('--weights', default=None, help='Checkpoint.')
+    parser.add_argument(
+        '--weights',
+        default=None,
+        help='Checkpoint, or an .onnx file (runs in ONNX Runtime).')
+    parser.add_argument(
+        '--backend',
+        default=None,
+        choices=['pytorch', 'onnxruntime'],
+        help='Backend (default: from the weights\' extension).')
     parser.add_argument(
         '--num-images',
         type=int,
@@ -53,21 +63,24 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     args = parse_args(argv)
     from softgate_mmpose.apis.inferencers import (SoftGateInferencer,
                                                   list_image_files)
+    from softgate_mmpose.apis.onnxruntime_estimator import select_backend
 
     inferencer = SoftGateInferencer(
         args.pose2d,
         args.weights,
         device=args.device,
         show_progress=False,
-        cfg_options=args.cfg_options)
+        cfg_options=args.cfg_options,
+        backend=args.backend)
     images = list_image_files(args.folder)
     if not images:
         raise SystemExit(f'No image files in folder {args.folder}')
     if args.num_images > 0:
         images = images[:args.num_images]
-    device = next(inferencer.inferencer.model.parameters()).device
-    print(f'model: {args.pose2d}  images: {len(images)} from {args.folder}  '
-          f'device: {device}  torch threads: {torch.get_num_threads()}')
+    backend = select_backend(args.weights, args.backend)
+    print(f'model: {args.pose2d}  backend: {backend}  images: {len(images)} '
+          f'from {args.folder}  device: {args.device or "auto"}  torch '
+          f'threads: {torch.get_num_threads()}')
 
     def run(batch_size: int, inputs: List[str]) -> None:
         for _ in inferencer(inputs, batch_size=batch_size):
@@ -83,7 +96,11 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
             times.append(time.perf_counter() - start)
         best = min(times)
         rows.append(
-            dict(batch_size=bs, seconds=best, images_per_s=len(images) / best))
+            dict(
+                backend=backend,
+                batch_size=bs,
+                seconds=best,
+                images_per_s=len(images) / best))
 
     load = ' '.join(
         f'{x:.2f}'

@@ -14,6 +14,10 @@ def _fmt(value: Optional[float], spec: str = '.1f') -> str:
     return format(value, spec)
 
 
+def threads(n: int, what: str = 'thread') -> str:
+    return f'{n} {what}' + ('' if n == 1 else 's')
+
+
 def accuracy_cell(row: dict) -> str:
     """``88.90 (PCKh)`` measured, ``88.9 (MPII Mean, reported)`` from
     MMPose's metafiles, ``-`` without a figure."""
@@ -44,7 +48,7 @@ def format_markdown(result: dict) -> str:
     lines = [
         f'Benchmark of {len(models)} models under '
         f"{' and '.join(labels)}, {env['date']}, {env['device']} "
-        f"({env['cpu']}), {versions}, {settings['threads']} threads; load "
+        f"({env['cpu']}), {versions}, {threads(settings['threads'])}; load "
         f"average {env['loadavg_before'][0]:.2f} before, "
         f"{env['loadavg_after'][0]:.2f} after (this run included); other "
         f"processes used {_fmt(env['other_load_cores'], '.2f')} cores on "
@@ -112,7 +116,7 @@ def format_markdown(result: dict) -> str:
         lines += [
             '',
             f"Reference {ref['description']}, PyTorch, "
-            f"{ref['threads']} threads: {ref['macs'] / 1e6:.1f} MMACs, "
+            f"{threads(ref['threads'])}: {ref['macs'] / 1e6:.1f} MMACs, "
             f"NCHW {ref['nchw']['latency_ms']:.2f} ms = "
             f"{ref['nchw']['gmac_per_s']:.1f} GMAC/s, channels-last "
             f"{ref['channels_last']['latency_ms']:.2f} ms = "
@@ -125,11 +129,11 @@ def format_markdown(result: dict) -> str:
         "stack's heatmaps, or a SimCC head's two vectors, as "
         '`tools/deployment/pytorch2onnx.py` exports it) on a normalised '
         'random batch, measured with `torch.utils.benchmark.Timer` in '
-        f"{settings['rounds']} rounds that take every model and backend in "
+        f"{settings['rounds']} round(s) that take every model and backend in "
         'turn; no data loading, preprocessing, flip test or decoding. '
         "PyTorch: eager, eval mode, `torch.no_grad()`. ONNX Runtime: the "
         'exported graph, CPU execution provider, '
-        f"{settings['threads']} intra-op threads. MACs: mmengine's analysis "
+        f"{threads(settings['threads'], 'intra-op thread')}. MACs: mmengine's analysis "
         '(convs, linear layers, matmuls). GMAC/s = MACs / median latency. '
         'Peak mem: weights + the rise of the peak resident set (CPU) or of '
         f'allocated memory (CUDA) during batch-{batch} passes. ONNX max '

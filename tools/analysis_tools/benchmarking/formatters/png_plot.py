@@ -5,12 +5,21 @@ Drawn with matplotlib's object-oriented API on an Agg canvas, so that
 rendering neither needs nor changes a global matplotlib backend.
 """
 import io
+import re
 
 from ..backends import BACKENDS
 from .markdown import group_by_model
 
 #: Marker of each backend in the latency panel.
 MARKERS = {'pytorch': 'o', 'onnxruntime': 's'}
+
+
+def short_name(name: str) -> str:
+    """A config name without MMPose's naming parts that all the models
+    share: ``td-hm_hourglass52_8xb64-210e_mpii-256x256`` -> ``hourglass52``
+    (the table keeps the full names)."""
+    name = re.sub(r'^td-(hm|reg)_', '', name)
+    return re.sub(r'_\d+xb\d+.*$', '', name)
 
 
 def render_png(result: dict) -> bytes:
@@ -35,7 +44,7 @@ def render_png(result: dict) -> bytes:
                 capsize=3)
         first = next(iter(per_backend.values()))
         ax_lat.annotate(
-            first['name'],
+            short_name(first['name']),
             (first['gmacs'], first['latency_ms']),
             fontsize=7,
             xytext=(4, 4),
@@ -65,7 +74,7 @@ def render_png(result: dict) -> bytes:
             color=colors[config],
             markerfacecolor='none' if reported else colors[config])
         ax_acc.annotate(
-            r['name'] + (' (reported)' if reported else ''),
+            short_name(r['name']) + (' (reported)' if reported else ''),
             (r['gmacs'], r['accuracy']),
             fontsize=7,
             xytext=(4, 4),
@@ -81,13 +90,17 @@ def render_png(result: dict) -> bytes:
             0.02,
             0.02,
             'no accuracy figure (pass --accuracy CONFIG=metrics.json): ' +
-            ', '.join(missing),
+            ', '.join(short_name(n) for n in missing),
             fontsize=6,
             wrap=True,
             transform=ax_acc.transAxes)
+    ax_acc.set_xlim(ax_lat.get_xlim())  # the same models at the same x
     ax_acc.set_xlabel('GMACs per image')
     ax_acc.grid(alpha=0.3)
-    fig.tight_layout()
+    # Fixed margins: labels near a panel's edge may run into the gap
+    # rather than shrink the panels.
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.1, top=0.92,
+                        wspace=0.2)
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=120)
     return buf.getvalue()

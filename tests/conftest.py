@@ -6,10 +6,7 @@ from types import ModuleType
 
 import pytest
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED_DATA = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
-DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'mpii',
-                          'td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py')
+from .constants import DEFAULT_CONFIG, REPO_ROOT, SHARED_DATA  # noqa: F401
 
 
 def shared_data_path(*parts: str) -> str:
@@ -19,6 +16,12 @@ def shared_data_path(*parts: str) -> str:
         pytest.skip(f'shared test data not found at {path} (the checkout has '
                     'no ../shared/data beside it)')
     return path
+
+
+@pytest.fixture(scope='session', name='shared_data_path')
+def _shared_data_path_fixture():
+    """``shared_data_path(*parts)``: a path under ``../shared/data``; skips the test if absent."""
+    return shared_data_path
 
 
 @pytest.fixture
@@ -127,6 +130,31 @@ def tiny_runner_cfg(work_dir: str, data_root: str, ann_file: str, max_iters: int
     cfg.randomness = dict(seed=0)
     cfg.env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
     return cfg
+
+
+@pytest.fixture(scope='session', name='write_tiny_coco')
+def _write_tiny_coco_fixture():
+    """``write_tiny_coco(root, num_images=4, size=64, seed=0)``: see the function."""
+    return write_tiny_coco
+
+
+@pytest.fixture(scope='session', name='tiny_runner_cfg')
+def _tiny_runner_cfg_fixture():
+    """``tiny_runner_cfg(work_dir, data_root, ann_file, max_iters=4)``: see the function."""
+    return tiny_runner_cfg
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope='session')
+def free_port():
+    """``free_port()``: a TCP port of 127.0.0.1 free at the time of the call."""
+    return _free_port
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from .conftest import DEFAULT_CONFIG, REPO_ROOT
+from .constants import DEFAULT_CONFIG, REPO_ROOT
 
 
 def test_openmmlab_stack_imports():

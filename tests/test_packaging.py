@@ -10,7 +10,7 @@ from glob import glob
 
 import pytest
 
-from .conftest import REPO_ROOT
+from .constants import REPO_ROOT
 
 # What a wheel build reads from the checkout, and tests/ and tools/, which must stay out of it.
 SOURCES = ('setup.py', 'setup.cfg', 'MANIFEST.in', 'README.md', 'requirements', 'configs',

@@ -4,7 +4,6 @@ import math
 import os
 import os.path as osp
 import re
-import socket
 import subprocess
 import sys
 from glob import glob
@@ -12,19 +11,7 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from ..conftest import REPO_ROOT
-
-TOOLS = osp.join(REPO_ROOT, 'tools')
-SYNTHETIC_CONFIG = osp.join(
-    REPO_ROOT, 'configs', 'synthetic',
-    'td-hm_softgate-hg2-c64_1xb32-600it_synthetic-96x96.py')
-
-# One soft-gated stack of 16 channels: a training step takes a fraction of a second.
-TINY_MODEL = [
-    'model.backbone.num_stacks=1', 'model.backbone.stack_channels=16',
-    'model.backbone.depth=2', 'model.backbone.stem_channels=(8,16,16)',
-    'model.head.num_stages=1'
-]
+from ..constants import REPO_ROOT, SYNTHETIC_CONFIG, TINY_MODEL, TOOLS  # noqa: F401
 
 #: A line of mmengine's text log for a training iteration.
 TRAIN_LINE = re.compile(
@@ -74,12 +61,6 @@ def python_tool(name: str, *args: str) -> List[str]:
     return [sys.executable, osp.join(TOOLS, name), *args]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def scalar_logs(work_dir: str) -> List[dict]:
     """The records of every run's ``vis_data/<timestamp>.json`` in ``work_dir``, oldest first."""
     records = []
@@ -113,3 +94,39 @@ def synthetic_root(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp('synthetic'))
     generate_synthetic_dataset(root, num_train=16, num_val=8, image_size=64, seed=0)
     return root
+
+
+# The helpers above as fixtures, for test modules (which do not import from conftest).
+@pytest.fixture(scope='session', name='loaders')
+def _loaders_fixture():
+    return loaders
+
+
+@pytest.fixture(scope='session', name='iter_schedule')
+def _iter_schedule_fixture():
+    return iter_schedule
+
+
+@pytest.fixture(scope='session', name='run_tool')
+def _run_tool_fixture():
+    return run_tool
+
+
+@pytest.fixture(scope='session', name='python_tool')
+def _python_tool_fixture():
+    return python_tool
+
+
+@pytest.fixture(scope='session', name='scalar_logs')
+def _scalar_logs_fixture():
+    return scalar_logs
+
+
+@pytest.fixture(scope='session', name='train_lines')
+def _train_lines_fixture():
+    return train_lines
+
+
+@pytest.fixture(scope='session', name='assert_finite')
+def _assert_finite_fixture():
+    return assert_finite

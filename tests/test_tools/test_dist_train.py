@@ -7,12 +7,12 @@ import pytest
 import torch
 
 import softgate_mmpose  # noqa: F401  (safe globals for loading the checkpoint)
-from .conftest import (SYNTHETIC_CONFIG, TINY_MODEL, TOOLS, assert_finite, free_port,
-                       iter_schedule, loaders, run_tool, train_lines)
+from ..constants import SYNTHETIC_CONFIG, TINY_MODEL, TOOLS
 
 
 @pytest.mark.slow
-def test_dist_train_two_gloo_processes(synthetic_root, tmp_path):
+def test_dist_train_two_gloo_processes(synthetic_root, tmp_path, loaders, iter_schedule, run_tool,
+                                       free_port, train_lines, assert_finite):
     work_dir = str(tmp_path / 'work')
     # log_level=DEBUG makes mmengine's logger write one log file per rank: each rank's own
     # iterations, learning rates and losses (computed on its own shard of the data).

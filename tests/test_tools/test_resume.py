@@ -12,9 +12,7 @@ import pytest
 import torch
 
 import softgate_mmpose  # noqa: F401  (safe globals for loading the checkpoint)
-from ..conftest import REPO_ROOT
-from .conftest import (SYNTHETIC_CONFIG, TINY_MODEL, assert_finite, iter_schedule, loaders,
-                       python_tool, run_tool)
+from ..constants import REPO_ROOT, SYNTHETIC_CONFIG, TINY_MODEL
 
 MAX_ITERS = 12
 CKPT_INTERVAL = 4  # 16 training images in batches of 2: 8 iterations per pass over the data
@@ -78,7 +76,7 @@ def _kill_after_checkpoint(proc: subprocess.Popen, work_dir: str, timeout: float
 
 @pytest.mark.slow
 def test_sigkilled_training_resumes_with_same_iteration_lr_and_optimizer(
-        synthetic_root, tmp_path):
+        synthetic_root, tmp_path, loaders, iter_schedule, python_tool, run_tool, assert_finite):
     work_dir = str(tmp_path / 'work')
     # A fixed seed: the resumed run replays the data order (mmengine skips the batches
     # already trained) and the augmentation, so its iterations can be compared one to one.

@@ -4,7 +4,6 @@ The process-group tests run where CUDA is not available, so that a call of
 ``torch.cuda.set_device`` (what mmengine's ``init_dist`` does) would raise.
 """
 import os
-import socket
 
 import pytest
 import torch
@@ -14,12 +13,6 @@ from mmengine.registry import MODEL_WRAPPERS
 from torch import nn
 
 from softgate_mmpose.utils.dist_utils import init_cpu_dist, setup_cpu_distributed
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 RENDEZVOUS = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
@@ -36,7 +29,7 @@ def no_process_group(monkeypatch):
 
 
 @pytest.fixture
-def single_rank_env(no_process_group, monkeypatch):
+def single_rank_env(no_process_group, monkeypatch, free_port):
     """A torchrun-like environment of one rank."""
     for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
                            MASTER_PORT=str(free_port())).items():
@@ -80,7 +73,7 @@ def test_a_configured_wrapper_is_kept(single_rank_env):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='mmengine handles CUDA machines itself')
-def test_slurm_environment_gives_the_rendezvous(no_process_group, monkeypatch):
+def test_slurm_environment_gives_the_rendezvous(no_process_group, monkeypatch, free_port):
     # One task of a slurm step: srun sets these, the master address comes from the environment
     # (otherwise from ``scontrol show hostnames``), the port from dist_cfg.
     for key, value in dict(SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0',
@@ -97,7 +90,7 @@ def test_slurm_environment_gives_the_rendezvous(no_process_group, monkeypatch):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='mmengine handles CUDA machines itself')
-def test_mpi_environment_gives_the_rendezvous(no_process_group, monkeypatch):
+def test_mpi_environment_gives_the_rendezvous(no_process_group, monkeypatch, free_port):
     for key, value in dict(OMPI_COMM_WORLD_RANK='0', OMPI_COMM_WORLD_SIZE='1',
                            OMPI_COMM_WORLD_LOCAL_RANK='0', MASTER_ADDR='127.0.0.1',
                            MASTER_PORT=str(free_port())).items():

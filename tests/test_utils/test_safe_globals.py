@@ -12,11 +12,11 @@ import torch
 from mmengine.runner import Runner
 
 import softgate_mmpose  # noqa: F401  (registers the safe globals)
-from ..conftest import DEFAULT_CONFIG, REPO_ROOT, tiny_runner_cfg, write_tiny_coco
+from ..constants import DEFAULT_CONFIG, REPO_ROOT
 
 
 @pytest.fixture(scope='module')
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, write_tiny_coco, tiny_runner_cfg):
     """A real 4-iteration Runner training; checkpoints at iterations 2 and 4."""
     root = str(tmp_path_factory.mktemp('coco'))
     ann = write_tiny_coco(root)
@@ -66,7 +66,7 @@ def test_getattr_resolves_only_history_buffer_methods(tmp_path):
 
 
 @pytest.mark.slow
-def test_load_from_restores_weights(trained, tmp_path):
+def test_load_from_restores_weights(trained, tmp_path, tiny_runner_cfg):
     ckpt = osp.join(trained['work_dir'], 'iter_4.pth')
     cfg = tiny_runner_cfg(str(tmp_path), trained['root'], trained['ann'], max_iters=4)
     cfg.load_from = ckpt
@@ -78,7 +78,7 @@ def test_load_from_restores_weights(trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_restores_iteration_lr_and_optimizer(trained, tmp_path):
+def test_resume_restores_iteration_lr_and_optimizer(trained, tmp_path, tiny_runner_cfg):
     ckpt = osp.join(trained['work_dir'], 'iter_2.pth')
     cfg = tiny_runner_cfg(str(tmp_path), trained['root'], trained['ann'], max_iters=4)
     cfg.resume = True
@@ -122,7 +122,7 @@ def payload_checkpoint(trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_payload_refused_by_load_from(payload_checkpoint, trained, tmp_path):
+def test_payload_refused_by_load_from(payload_checkpoint, trained, tmp_path, tiny_runner_cfg):
     path, marker = payload_checkpoint
     cfg = tiny_runner_cfg(str(tmp_path / 'w'), trained['root'], trained['ann'])
     cfg.load_from = path
@@ -133,7 +133,7 @@ def test_payload_refused_by_load_from(payload_checkpoint, trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_payload_refused_by_resume(payload_checkpoint, trained, tmp_path):
+def test_payload_refused_by_resume(payload_checkpoint, trained, tmp_path, tiny_runner_cfg):
     path, marker = payload_checkpoint
     cfg = tiny_runner_cfg(str(tmp_path / 'w'), trained['root'], trained['ann'])
     cfg.resume = True

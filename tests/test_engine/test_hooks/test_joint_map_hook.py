@@ -246,6 +246,20 @@ def test_map_joint_weights_rejects_other_architectures(mpii_checkpoint):
             }, model_state, MPII_TO_LSP)
 
 
+def test_map_joint_weights_of_a_wrapped_model(mpii_checkpoint):
+    """A checkpoint saved from a DDP/DataParallel model: keys keep their
+    ``module.`` prefix (mmengine's loader strips it afterwards, as the
+    plugin's checkpoint check names them)."""
+    mpii = load_state_dict(mpii_checkpoint)
+    key = HEATMAP_CONV.format(0, 'weight')
+    wrapped = {f'module.{k}': v for k, v in mpii.items()}
+    model_state = {key: torch.zeros(14, *mpii[key].shape[1:])}
+    mapped = map_joint_weights(wrapped, model_state, MPII_TO_LSP)
+    assert list(mapped) == [f'module.{key}']
+    assert torch.equal(mapped[f'module.{key}'],
+                       mpii[key][torch.tensor(MPII_TO_LSP)])
+
+
 def test_training_without_checkpoint_is_refused(lsp_train_set, tmp_path):
     runner = finetune_runner(tmp_path, lsp_train_set, None)
     with pytest.raises(RuntimeError, match='no checkpoint was loaded'):

@@ -1,6 +1,6 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""MMPose's 2D pose inferencer with the plugin's aliases, user boxes and
-batched folders."""
+"""MMPose's 2D pose inferencer with the plugin's aliases, user boxes,
+batched folders, the strict checkpoint check and ONNX Runtime."""
 import logging
 import math
 import mimetypes

@@ -1,5 +1,7 @@
-"""tools/dist_train.sh: two gloo processes on one machine train one model (DDP on CPU)."""
+"""tools/dist_train.sh and dist_test.sh: two gloo processes on one machine (DDP on CPU)."""
+import json
 import os.path as osp
+import pickle
 import sys
 from glob import glob
 
@@ -10,10 +12,10 @@ import softgate_mmpose  # noqa: F401  (safe globals for loading the checkpoint)
 from ..constants import SYNTHETIC_CONFIG, TINY_MODEL, TOOLS
 
 
-@pytest.mark.slow
-def test_dist_train_two_gloo_processes(synthetic_root, tmp_path, loaders, iter_schedule, run_tool,
-                                       free_port, train_lines, assert_finite):
-    work_dir = str(tmp_path / 'work')
+@pytest.fixture(scope='module')
+def dist_trained(synthetic_root, tmp_path_factory, loaders, iter_schedule, run_tool, free_port):
+    """Four iterations of the tiny model, trained by two gloo processes through dist_train.sh."""
+    work_dir = str(tmp_path_factory.mktemp('dist') / 'work')
     # log_level=DEBUG makes mmengine's logger write one log file per rank: each rank's own
     # iterations, learning rates and losses (computed on its own shard of the data).
     options = TINY_MODEL + loaders(synthetic_root) + iter_schedule(4, ckpt_interval=4) + [
@@ -23,7 +25,12 @@ def test_dist_train_two_gloo_processes(synthetic_root, tmp_path, loaders, iter_s
         ['bash', osp.join(TOOLS, 'dist_train.sh'), SYNTHETIC_CONFIG, '2', '--work-dir',
          work_dir, '--cfg-options', *options],
         env=dict(PYTHON=sys.executable, PORT=str(free_port()), NNODES='1', NODE_RANK='0'))
+    return work_dir, proc
 
+
+@pytest.mark.slow
+def test_dist_train_two_gloo_processes(dist_trained, train_lines, assert_finite):
+    work_dir, proc = dist_trained
     logs = {rank: glob(osp.join(work_dir, '*', f'*_rank{rank}.log')) for rank in (0, 1)}
     assert all(len(files) == 1 for files in logs.values()), (logs, proc.stdout[-3000:])
     with open(logs[0][0]) as f:
@@ -46,3 +53,35 @@ def test_dist_train_two_gloo_processes(synthetic_root, tmp_path, loaders, iter_s
     ckpt = torch.load(osp.join(work_dir, 'iter_4.pth'), map_location='cpu', weights_only=True)
     assert ckpt['meta']['iter'] == 4
     assert not any(k.startswith('module.') for k in ckpt['state_dict'])
+
+
+@pytest.mark.slow
+def test_dist_test_two_gloo_processes_match_one(dist_trained, synthetic_root, tmp_path, loaders,
+                                                run_tool, python_tool, free_port):
+    # The held-out split (8 images) shared by two ranks: the gathered predictions and metrics
+    # are those of a single process.
+    ckpt = osp.join(dist_trained[0], 'iter_4.pth')
+    options = ['--cfg-options', *TINY_MODEL, *loaders(synthetic_root)]
+    out = {}
+    for name in ('one', 'two'):
+        args = [SYNTHETIC_CONFIG, ckpt, '--work-dir', str(tmp_path / name), '--out',
+                str(tmp_path / f'{name}.json'), '--dump', str(tmp_path / f'{name}.pkl'), *options]
+        if name == 'one':
+            run_tool(python_tool('test.py', *args))
+        else:
+            run_tool(['bash', osp.join(TOOLS, 'dist_test.sh'), args[0], args[1], '2', *args[2:],
+                      'env_cfg.dist_cfg.backend=gloo'],
+                     env=dict(PYTHON=sys.executable, PORT=str(free_port())))
+        with open(tmp_path / f'{name}.json') as f, open(tmp_path / f'{name}.pkl', 'rb') as g:
+            out[name] = json.load(f), pickle.load(g)
+    (metrics_one, preds_one), (metrics_two, preds_two) = out['one'], out['two']
+    assert len(preds_one) == len(preds_two) == 8
+    assert metrics_one and metrics_two == pytest.approx(metrics_one)
+    keypoints = {
+        name: {p['img_id']: p['pred_instances']['keypoints'] for p in preds}
+        for name, preds in (('one', preds_one), ('two', preds_two))
+    }
+    assert sorted(keypoints['one']) == sorted(keypoints['two'])
+    for img_id, kpts in keypoints['one'].items():
+        torch.testing.assert_close(torch.as_tensor(keypoints['two'][img_id]),
+                                   torch.as_tensor(kpts), msg=str(img_id))

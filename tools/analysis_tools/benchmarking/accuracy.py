@@ -5,8 +5,7 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .configs import (BenchmarkError, config_name, find_config,
-                      package_config_root, resolve_config_path)
+from .configs import BenchmarkError, config_name, package_config_root
 
 #: Metric names tried, in order, when no accuracy key is given.
 ACCURACY_KEYS = ('PCKh', 'PCK', 'Mean', 'AP', 'PCK@0.2', 'AUC')
@@ -201,6 +200,5 @@ def collect_accuracies(configs: Sequence[str], accuracy: Sequence[str],
 
 __all__ = [
     'ACCURACY_KEYS', 'parse_accuracy_args', 'read_accuracy',
-    'reported_accuracy', 'collect_accuracies', 'find_config',
-    'resolve_config_path'
+    'reported_accuracy', 'collect_accuracies'
 ]

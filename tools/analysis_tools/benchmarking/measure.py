@@ -207,5 +207,5 @@ class OtherLoad:
 
 def tensor_mb(model: nn.Module) -> float:
     """MiB of a module's parameters and buffers."""
-    return sum(t.numel() * t.element_size()
-               for t in list(model.parameters()) + list(model.buffers())) / 2**20
+    tensors = list(model.parameters()) + list(model.buffers())
+    return sum(t.numel() * t.element_size() for t in tensors) / 2**20

@@ -9,7 +9,8 @@ from ..backends import BACKENDS
 
 
 def _fmt(value: Optional[float], spec: str = '.1f') -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    if value is None or (isinstance(value, float)
+                         and not math.isfinite(value)):
         return '-'
     return format(value, spec)
 
@@ -133,10 +134,12 @@ def format_markdown(result: dict) -> str:
         'turn; no data loading, preprocessing, flip test or decoding. '
         "PyTorch: eager, eval mode, `torch.no_grad()`. ONNX Runtime: the "
         'exported graph, CPU execution provider, '
-        f"{threads(settings['threads'], 'intra-op thread')}. MACs: mmengine's analysis "
+        f"{threads(settings['threads'], 'intra-op thread')}. MACs: "
+        "mmengine's analysis "
         '(convs, linear layers, matmuls). GMAC/s = MACs / median latency. '
         'Peak mem: weights + the rise of the peak resident set (CPU) or of '
-        f'allocated memory (CUDA) during batch-{batch} passes. ONNX max '
+        f'allocated memory (CUDA) during the first batch-{batch} pass (one-'
+        "time allocations such as ONNX Runtime's arena included). ONNX max "
         'diff: largest |ONNX Runtime - PyTorch| over the peak output. '
         "Accuracy: from `--accuracy` (measured), or MMPose's model-zoo "
         "figure from its metafile (reported, not measured here; metafiles "

@@ -14,7 +14,6 @@ from torch import nn
 
 from softgate_mmpose.utils.dist_utils import init_cpu_dist, setup_cpu_distributed
 
-
 RENDEZVOUS = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
 
 

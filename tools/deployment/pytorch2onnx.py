@@ -161,7 +161,8 @@ def build_model(config: Union[str, Config],
         config (str | Config): Config path, ``package::path`` (e.g.
             ``mmpose::body_2d_keypoint/...py``) or a loaded config.
         checkpoint (str, optional): Checkpoint to load; ``None`` keeps the
-            config's initialised weights (``init_weights()``).
+            config's initialised weights (``init_weights()``; ``Pretrained``
+            init configs, which would download weights, are skipped).
         device (str): Device of the model. Defaults to ``'cpu'``.
         cfg_options (dict, optional): Overrides merged into the config.
 
@@ -181,6 +182,11 @@ def build_model(config: Union[str, Config],
 
     cfg = load_config(config, cfg_options)
     name = config if isinstance(config, str) else (cfg.filename or 'config')
+    if checkpoint is None:
+        # Pretrained init_cfg entries (e.g. HRNet's ImageNet backbone) would
+        # download weights; without a checkpoint the weights are the
+        # config's random initialisation.
+        cfg.model = _without_pretrained_init(cfg.model)
     register_all_modules(init_default_scope=False)
     from mmengine.registry import DefaultScope
     scope = cfg.get('default_scope', 'mmpose')
@@ -201,6 +207,27 @@ def build_model(config: Union[str, Config],
     model = HeatmapModel(pose_model).to(device).eval()
     model.cfg = cfg
     return model
+
+
+def _without_pretrained_init(cfg):
+    """A copy of a model config without ``init_cfg=dict(type='Pretrained')``
+    entries, at any depth."""
+    if isinstance(cfg, dict):
+        out = type(cfg)()
+        for key, value in cfg.items():
+            if key == 'init_cfg' and _is_pretrained(value):
+                continue
+            out[key] = _without_pretrained_init(value)
+        return out
+    if isinstance(cfg, list):
+        return [_without_pretrained_init(v) for v in cfg]
+    return cfg
+
+
+def _is_pretrained(init_cfg) -> bool:
+    items = init_cfg if isinstance(init_cfg, list) else [init_cfg]
+    return any(
+        isinstance(i, dict) and i.get('type') == 'Pretrained' for i in items)
 
 
 def input_shape_of(cfg: Config, batch_size: int = 1) -> Tuple[int, ...]:
@@ -297,11 +324,11 @@ def export_onnx(model: nn.Module,
                 for name in [INPUT_NAME, *output_names]
             }
         buffer = io.BytesIO()
-        # The TorchScript exporter (dynamo=False): the dynamo exporter needs
-        # onnxscript, which the environment does not install, and converts
-        # MMPose's models (ConvModule's dispatch, CPMHead's list outputs)
-        # far more slowly; the traced graphs of these feed-forward models
-        # are the same.
+        # The TorchScript exporter (dynamo=False): torch's default dynamo
+        # exporter fails here, as it needs the onnxscript package, which the
+        # requirements do not pull in (ModuleNotFoundError). For these
+        # feed-forward models without data-dependent control flow a trace
+        # records the whole computation.
         torch.onnx.export(
             model,
             (example, ),

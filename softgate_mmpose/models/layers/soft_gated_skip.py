@@ -92,4 +92,3 @@ class SoftGatedSkip(BaseModule):
 
     def extra_repr(self) -> str:
         return f'gate={self.gate!r}'
-

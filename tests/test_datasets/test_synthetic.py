@@ -8,11 +8,8 @@ import pytest
 
 from softgate_mmpose.datasets.generators.synthetic import (
     LSP_JOINTS, generate_synthetic_dataset)
+from ..constants import SYNTHETIC_CONFIG as QUICKSTART_CONFIG
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-QUICKSTART_CONFIG = osp.join(
-    ROOT, 'configs', 'synthetic',
-    'td-hm_softgate-hg2-c64_1xb32-600it_synthetic-96x96.py')
 SMALL = dict(num_train=16, num_val=8, image_size=128)
 
 

@@ -34,9 +34,11 @@ it with ``importlib`` and use :func:`build_model`, :func:`export_onnx` and
 import argparse
 import importlib.util
 import io
+import logging
 import os
 import os.path as osp
 import sys
+import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -201,12 +203,25 @@ def build_model(config: Union[str, Config],
         raise ExportError(f'{name}: {type(pose_model).__name__} is not a '
                           'top-down pose estimator')
     if checkpoint is None:
-        pose_model.init_weights()
+        _quiet_init_weights(pose_model)
     else:
         _load_checkpoint_into(pose_model, os.fspath(checkpoint), cfg, name)
     model = HeatmapModel(pose_model).to(device).eval()
     model.cfg = cfg
     return model
+
+
+def _quiet_init_weights(model: nn.Module) -> None:
+    """``model.init_weights()`` without mmengine's per-parameter INFO lines
+    (thousands for a stacked model), which would bury the tool's output."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
 
 
 def _without_pretrained_init(cfg):
@@ -329,16 +344,22 @@ def export_onnx(model: nn.Module,
         # requirements do not pull in (ModuleNotFoundError). For these
         # feed-forward models without data-dependent control flow a trace
         # records the whole computation.
-        torch.onnx.export(
-            model,
-            (example, ),
-            buffer,
-            input_names=[INPUT_NAME],
-            output_names=output_names,
-            dynamic_axes=dynamic_axes,
-            opset_version=opset,
-            do_constant_folding=True,
-            dynamo=False)
+        with warnings.catch_warnings():
+            # the choice is deliberate (above); don't repeat torch's notice
+            warnings.filterwarnings(
+                'ignore',
+                message='You are using the legacy TorchScript',
+                category=DeprecationWarning)
+            torch.onnx.export(
+                model,
+                (example, ),
+                buffer,
+                input_names=[INPUT_NAME],
+                output_names=output_names,
+                dynamic_axes=dynamic_axes,
+                opset_version=opset,
+                do_constant_folding=True,
+                dynamo=False)
     data = buffer.getvalue()
     onnx.checker.check_model(onnx.load_from_string(data))
     try:

@@ -82,9 +82,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--warmup',
         type=int,
-        default=2,
-        help='untimed calls per model and backend before the rounds '
-        '(default: 2)')
+        default=1,
+        help='untimed calls per model and backend before the rounds, '
+        'beside the one each round makes (default: 1)')
     parser.add_argument(
         '--out',
         default='work_dirs/benchmark',

@@ -19,7 +19,7 @@ def short_name(name: str) -> str:
     share: ``td-hm_hourglass52_8xb64-210e_mpii-256x256`` -> ``hourglass52``
     (the table keeps the full names)."""
     name = re.sub(r'^td-(hm|reg)_', '', name)
-    return re.sub(r'_\d+xb\d+.*$', '', name)
+    return re.sub(r'_(\d+xb\d+.*|[a-z0-9]+-\d+x\d+)$', '', name)
 
 
 def render_png(result: dict) -> bytes:
@@ -55,7 +55,8 @@ def render_png(result: dict) -> bytes:
     ax_lat.legend(fontsize=8)
     env = result['environment']
     ax_lat.set_xlabel('GMACs per image')
-    ax_lat.set_ylabel('latency at batch 1 (ms, median and IQR)')
+    ax_lat.set_yscale('log')  # models and backends span two decades
+    ax_lat.set_ylabel('latency at batch 1 (ms, median and IQR; log scale)')
     ax_lat.set_title(f"{env['device']}, {result['settings']['threads']} "
                      'threads', fontsize=9)
     ax_lat.grid(alpha=0.3)
@@ -85,13 +86,15 @@ def render_png(result: dict) -> bytes:
         ax_acc.set_title(
             'filled: measured (--accuracy); hollow: reported by MMPose\'s '
             'metafiles', fontsize=9)
-    if missing:
+    ax_acc.margins(y=0.15)
+    if missing:  # below the panel, clear of its points
         ax_acc.text(
-            0.02,
-            0.02,
+            0,
+            -0.13,
             'no accuracy figure (pass --accuracy CONFIG=metrics.json): ' +
             ', '.join(short_name(n) for n in missing),
             fontsize=6,
+            va='top',
             wrap=True,
             transform=ax_acc.transAxes)
     ax_acc.set_xlim(ax_lat.get_xlim())  # the same models at the same x
@@ -99,7 +102,7 @@ def render_png(result: dict) -> bytes:
     ax_acc.grid(alpha=0.3)
     # Fixed margins: labels near a panel's edge may run into the gap
     # rather than shrink the panels.
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.1, top=0.92,
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.2, top=0.92,
                         wspace=0.2)
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=120)

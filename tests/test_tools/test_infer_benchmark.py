@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 
-from ..conftest import MPII_ALIAS
+from ..constants import MPII_ALIAS
 
 
 @pytest.mark.slow

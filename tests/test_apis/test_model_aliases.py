@@ -10,7 +10,7 @@ from softgate_mmpose.apis import (find_mmpose_model, get_config_root,
                                   list_model_aliases, read_metafile,
                                   resolve_model)
 from softgate_mmpose.apis.model_aliases import METAFILE, WEIGHTS_DIR_ENV
-from tests.conftest import DEFAULT_CONFIG, REPO_ROOT
+from tests.constants import DEFAULT_CONFIG, REPO_ROOT
 
 #: The aliases the plugin has always had (README, scripts): they must keep working.
 KNOWN_ALIASES = {

@@ -8,7 +8,7 @@ from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 
 from mmpose.registry import MODELS
-from ..conftest import REPO_ROOT
+from ..constants import REPO_ROOT
 
 with open(osp.join(REPO_ROOT, 'configs', 'metafile.yml')) as f:
     METAFILE = yaml.safe_load(f)
@@ -25,6 +25,7 @@ def test_every_config_is_listed_once():
         assert model['In Collection'] == 'SoftGatedHourglass'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', sorted(MODELS_BY_CONFIG))
 def test_params_and_flops_match_the_code(config):
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))

@@ -15,7 +15,7 @@ from scipy.io import savemat
 
 from mmpose.registry import DATASETS, METRICS
 from softgate_mmpose.datasets.datasets import CheckedMpiiDataset
-from tests.conftest import DEFAULT_CONFIG, shared_data_path
+from tests.constants import DEFAULT_CONFIG
 
 ANN_FILE = 'test_mpii.json'
 NUM_SAMPLES = 5
@@ -28,7 +28,7 @@ def cfg() -> Config:
 
 
 @pytest.fixture(scope='module')
-def sample_root() -> str:
+def sample_root(shared_data_path) -> str:
     return shared_data_path('mpii_sample')
 
 

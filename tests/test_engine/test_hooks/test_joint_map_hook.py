@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from softgate_mmpose.datasets import LSP_METAINFO_FILE
 from softgate_mmpose.engine.hooks import map_joint_weights
-from tests.conftest import DEFAULT_CONFIG, REPO_ROOT, shared_data_path
+from tests.constants import DEFAULT_CONFIG, REPO_ROOT
 
 LSP_DIR = osp.join(REPO_ROOT, 'configs', 'lsp')
 SCRATCH_CONFIG = osp.join(LSP_DIR,
@@ -76,7 +76,7 @@ def load_state_dict(path: str) -> dict:
 
 
 @pytest.fixture(scope='module')
-def mpii_checkpoint(tmp_path_factory) -> str:
+def mpii_checkpoint(tmp_path_factory, shared_data_path) -> str:
     """A checkpoint of the tiny MPII model after 2 real training iterations."""
     root = shared_data_path('mpii_sample')
     init_default_scope('mmpose')
@@ -94,7 +94,7 @@ def mpii_checkpoint(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope='module')
-def lsp_train_set(tmp_path_factory, lsp2coco) -> dict:
+def lsp_train_set(tmp_path_factory, lsp2coco, shared_data_path) -> dict:
     """The real LSP-extended sample converted, as a dataset override."""
     images = shared_data_path('lspet_sample', 'images')
     root = tmp_path_factory.mktemp('lsp_root')

@@ -13,8 +13,7 @@ import re
 import pytest
 import torch
 
-from ..conftest import DEFAULT_CONFIG
-from .conftest import python_tool, run_tool
+from ..constants import DEFAULT_CONFIG
 
 MMPOSE_CONFIG = ('mmpose::body_2d_keypoint/topdown_heatmap/mpii/'
                  'td-hm_mobilenetv2_8xb64-210e_mpii-256x256.py')
@@ -77,7 +76,7 @@ def lib(load_tool):
 
 
 @pytest.fixture(scope='module')
-def bench(tmp_path_factory):
+def bench(tmp_path_factory, run_tool, python_tool):
     """One run of the tool: a tiny heatmap model, a tiny SimCC model and a
     small MMPose model under both backends, 64x64 inputs, batch 2, two
     rounds, one thread, an accuracy file for the tiny heatmap model."""

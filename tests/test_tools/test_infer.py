@@ -7,8 +7,6 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from .conftest import python_tool, run_tool
-
 MPII_ALIAS = 'softgate-hg4_mpii'
 
 
@@ -19,7 +17,7 @@ def cli(load_tool):
 
 @pytest.mark.slow
 def test_video_end_to_end(mpii_tiny_ckpt, tmp_path, mpii_images, write_video,
-                          read_video, tiny_cfg_args):
+                          read_video, tiny_cfg_args, run_tool, python_tool):
     images = mpii_images
     video = write_video(images, str(tmp_path / 'clip.mp4'))
     proc = run_tool(
@@ -95,7 +93,8 @@ def test_camera_index_input(cli):
 # ---------------------------------------------------------- ONNX Runtime
 @pytest.mark.slow
 def test_onnx_video_end_to_end(mpii_tiny_ckpt, tiny_onnx, tmp_path,
-                               mpii_images, write_video, tiny_cfg_args):
+                               mpii_images, write_video, tiny_cfg_args, run_tool,
+                               python_tool):
     """The same video through an .onnx export (dynamic batch) and through
     PyTorch: the same keypoints."""
     video = write_video(mpii_images, str(tmp_path / 'clip.mp4'))

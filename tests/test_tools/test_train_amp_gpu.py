@@ -7,8 +7,7 @@ import torch
 
 import softgate_mmpose  # noqa: F401  (safe-loading globals for torch.load)
 
-from ..conftest import DEFAULT_CONFIG, shared_data_path
-from .conftest import assert_finite, python_tool, run_tool, scalar_logs
+from ..constants import DEFAULT_CONFIG
 
 
 @pytest.mark.slow
@@ -16,7 +15,8 @@ from .conftest import assert_finite, python_tool, run_tool, scalar_logs
     not torch.cuda.is_available(),
     reason='needs a CUDA GPU: --amp is mmengine\'s CUDA mixed precision, and torch sees no GPU '
     'on this machine')
-def test_one_mpii_iteration_with_amp_on_cuda(tmp_path):
+def test_one_mpii_iteration_with_amp_on_cuda(tmp_path, shared_data_path, run_tool, python_tool,
+                                             scalar_logs, assert_finite):
     """One iteration of the default MPII config as a user runs it (the full 4 x 144 model at
     256x256, the config's pipeline), on the five images of the MPII sample in MMPose's MPII
     annotation format: one batch of 5."""

@@ -8,9 +8,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from ..conftest import REPO_ROOT, SHARED_DATA
-from .conftest import (SYNTHETIC_CONFIG, TINY_MODEL, TOOLS, assert_finite, iter_schedule,
-                       loaders, python_tool, run_tool, scalar_logs)
+from ..constants import REPO_ROOT, SHARED_DATA, SYNTHETIC_CONFIG, TINY_MODEL, TOOLS
 
 LSP_PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean')
 MMPOSE_TOOLS = osp.join(
@@ -85,47 +83,56 @@ def test_flags_and_config_merging_are_mmposes(tool, monkeypatch, tmp_path):
         assert merged[0].default_hooks.badcase.enable is True
 
 
-def _train_and_test(config, work_dir, options, ckpt_name):
-    """Train with tools/train.py (4 iterations), test its checkpoint with tools/test.py.
+@pytest.fixture
+def train_and_test(run_tool, python_tool, scalar_logs, assert_finite):
+    """``train_and_test(config, work_dir, options, ckpt_name)``: train with tools/train.py (4
+    iterations), test its checkpoint with tools/test.py.
 
-    Returns:
-        tuple: The validation record of the training log and the metrics test.py wrote.
+    It returns the validation record of the training log and the metrics test.py wrote.
     """
-    run_tool(python_tool('train.py', config, '--work-dir', work_dir, '--cfg-options', *options))
-    ckpt = osp.join(work_dir, ckpt_name)
-    assert osp.isfile(ckpt), f'no {ckpt_name} in {work_dir}'
-    train_records = scalar_logs(work_dir)
-    losses = {r['iter']: r['loss'] for r in train_records if 'loss' in r}
-    assert sorted(losses) == [1, 2, 3, 4]
-    assert_finite(losses.values(), 'training losses')
-    val = [r for r in train_records if 'Mean' in r]
-    assert len(val) == 1, 'expected one validation at the end of training'
 
-    out = osp.join(work_dir, 'test_metrics.json')
-    proc = run_tool(python_tool('test.py', config, ckpt, '--work-dir', osp.join(work_dir, 'test'),
-                                '--out', out, '--cfg-options', *options))
-    # 'Iter(test) [n/n]  Head: ...' (Epoch(test) for epoch-based configs)
-    test_lines = [line for line in proc.stdout.splitlines() if '(test) [' in line]
-    assert test_lines, proc.stdout[-3000:]
-    for key in LSP_PARTS:  # the evaluator's metric table, printed by the logger
-        assert f'{key}: ' in test_lines[-1], test_lines[-1]
-    with open(out) as f:
-        metrics = json.load(f)
-    assert set(LSP_PARTS) <= set(metrics)
-    # test.py evaluates what training saved: the last checkpoint on the validation split
-    # gives exactly the validation result that training computed with those weights.
-    for key in LSP_PARTS:
-        assert metrics[key] == pytest.approx(val[0][key], abs=1e-9), key
-        assert 0 <= metrics[key] <= 100
-    return val[0], metrics
+    def train_and_test(config, work_dir, options, ckpt_name):
+        run_tool(python_tool('train.py', config, '--work-dir', work_dir, '--cfg-options', *options))
+        ckpt = osp.join(work_dir, ckpt_name)
+        assert osp.isfile(ckpt), f'no {ckpt_name} in {work_dir}'
+        train_records = scalar_logs(work_dir)
+        losses = {r['iter']: r['loss'] for r in train_records if 'loss' in r}
+        assert sorted(losses) == [1, 2, 3, 4]
+        assert_finite(losses.values(), 'training losses')
+        val = [r for r in train_records if 'Mean' in r]
+        assert len(val) == 1, 'expected one validation at the end of training'
+
+        out = osp.join(work_dir, 'test_metrics.json')
+        proc = run_tool(python_tool('test.py', config, ckpt, '--work-dir',
+                                    osp.join(work_dir, 'test'), '--out', out, '--cfg-options',
+                                    *options))
+        # 'Iter(test) [n/n]  Head: ...' (Epoch(test) for epoch-based configs)
+        test_lines = [line for line in proc.stdout.splitlines() if '(test) [' in line]
+        assert test_lines, proc.stdout[-3000:]
+        for key in LSP_PARTS:  # the evaluator's metric table, printed by the logger
+            assert f'{key}: ' in test_lines[-1], test_lines[-1]
+        with open(out) as f:
+            metrics = json.load(f)
+        assert set(LSP_PARTS) <= set(metrics)
+        # test.py evaluates what training saved: the last checkpoint on the validation split
+        # gives exactly the validation result that training computed with those weights.
+        for key in LSP_PARTS:
+            assert metrics[key] == pytest.approx(val[0][key], abs=1e-9), key
+            assert 0 <= metrics[key] <= 100
+        return val[0], metrics
+
+    return train_and_test
 
 
-def test_train_then_test_on_synthetic_data(synthetic_root, tmp_path):
+@pytest.mark.slow
+def test_train_then_test_on_synthetic_data(synthetic_root, tmp_path, loaders, iter_schedule,
+                                           train_and_test):
     options = TINY_MODEL + loaders(synthetic_root) + iter_schedule(4, ckpt_interval=4)
-    _train_and_test(SYNTHETIC_CONFIG, str(tmp_path / 'work'), options, 'iter_4.pth')
+    train_and_test(SYNTHETIC_CONFIG, str(tmp_path / 'work'), options, 'iter_4.pth')
 
 
-def test_train_then_test_on_lsp_extended_sample(tmp_path, lsp2coco):
+@pytest.mark.slow
+def test_train_then_test_on_lsp_extended_sample(tmp_path, lsp2coco, loaders, train_and_test):
     lspet = osp.join(SHARED_DATA, 'lspet_sample')
     if not osp.isfile(osp.join(lspet, 'joints.mat')):
         pytest.skip(f'LSP-extended sample not found at {lspet} (no ../shared/data beside the '
@@ -142,4 +149,4 @@ def test_train_then_test_on_lsp_extended_sample(tmp_path, lsp2coco):
     for split in ('train', 'val', 'test'):
         options.append(f'{split}_dataloader.dataset.ann_file={ann_file}')
     options += ['val_dataloader.dataset.indices=16', 'test_dataloader.dataset.indices=16']
-    _train_and_test(LSP_CONFIG, str(tmp_path / 'work'), options, 'epoch_1.pth')
+    train_and_test(LSP_CONFIG, str(tmp_path / 'work'), options, 'epoch_1.pth')

@@ -6,10 +6,10 @@ from types import ModuleType
 
 import pytest
 
-from .constants import DEFAULT_CONFIG, REPO_ROOT, SHARED_DATA  # noqa: F401
+from .constants import DEFAULT_CONFIG, MPII_ALIAS, REPO_ROOT, SHARED_DATA
 
 
-def shared_data_path(*parts: str) -> str:
+def _shared_data_path(*parts: str) -> str:
     """Path under ``../shared/data``; skips the test when it is absent."""
     path = osp.join(SHARED_DATA, *parts)
     if not osp.exists(path):
@@ -18,10 +18,10 @@ def shared_data_path(*parts: str) -> str:
     return path
 
 
-@pytest.fixture(scope='session', name='shared_data_path')
-def _shared_data_path_fixture():
+@pytest.fixture(scope='session')
+def shared_data_path():
     """``shared_data_path(*parts)``: a path under ``../shared/data``; skips the test if absent."""
-    return shared_data_path
+    return _shared_data_path
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def lsp2coco() -> ModuleType:
     return _load_tool('dataset_converters/lsp2coco.py')
 
 
-def write_tiny_coco(root: str, num_images: int = 4, size: int = 64, seed: int = 0) -> str:
+def _write_tiny_coco(root: str, num_images: int = 4, size: int = 64, seed: int = 0) -> str:
     """Write a tiny COCO keypoint dataset (random images, 17 joints) under ``root``.
 
     Returns:
@@ -92,7 +92,7 @@ def write_tiny_coco(root: str, num_images: int = 4, size: int = 64, seed: int = 
     return 'annotations/train.json'
 
 
-def tiny_runner_cfg(work_dir: str, data_root: str, ann_file: str, max_iters: int = 4):
+def _tiny_runner_cfg(work_dir: str, data_root: str, ann_file: str, max_iters: int = 4):
     """The default MPII config shrunk to a 64x64, 17-joint, 1-stack model on a COCO-style set.
 
     Iteration-based, a checkpoint every 2 iterations, no validation.
@@ -132,16 +132,16 @@ def tiny_runner_cfg(work_dir: str, data_root: str, ann_file: str, max_iters: int
     return cfg
 
 
-@pytest.fixture(scope='session', name='write_tiny_coco')
-def _write_tiny_coco_fixture():
-    """``write_tiny_coco(root, num_images=4, size=64, seed=0)``: see the function."""
-    return write_tiny_coco
+@pytest.fixture(scope='session')
+def write_tiny_coco():
+    """``write_tiny_coco(root, num_images=4, size=64, seed=0)``: a tiny COCO set (see above)."""
+    return _write_tiny_coco
 
 
-@pytest.fixture(scope='session', name='tiny_runner_cfg')
-def _tiny_runner_cfg_fixture():
-    """``tiny_runner_cfg(work_dir, data_root, ann_file, max_iters=4)``: see the function."""
-    return tiny_runner_cfg
+@pytest.fixture(scope='session')
+def tiny_runner_cfg():
+    """``tiny_runner_cfg(work_dir, data_root, ann_file, max_iters=4)``: see above."""
+    return _tiny_runner_cfg
 
 
 def _free_port() -> int:
@@ -198,7 +198,6 @@ def randomize_norms_and_gates():
 # ------------------------------------------------------------------ inference
 # Small models of the real configs, their checkpoints and ONNX exports, and
 # videos made from the MPII sample (tests/test_apis, tests/test_tools).
-MPII_ALIAS = 'softgate-hg4_mpii'
 _TINY = {
     'model.backbone.num_stacks': 1,
     'model.backbone.stack_channels': 16,
@@ -223,7 +222,7 @@ def tiny_cfg_args() -> list:
 def mpii_images() -> list:
     """The five real MPII images (skips the test when absent)."""
     import os
-    root = shared_data_path('mpii_sample')
+    root = _shared_data_path('mpii_sample')
     names = sorted(n for n in os.listdir(root) if n.endswith('.jpg'))
     if not names:
         pytest.skip(f'no images in {root}')

@@ -11,14 +11,14 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from ..constants import REPO_ROOT, SYNTHETIC_CONFIG, TINY_MODEL, TOOLS  # noqa: F401
+from ..constants import REPO_ROOT, TOOLS
 
 #: A line of mmengine's text log for a training iteration.
 TRAIN_LINE = re.compile(
     r'Iter\(train\) \[\s*(\d+)/\s*(\d+)\]\s+lr: (\S+).*?\sloss: (\S+)')
 
 
-def loaders(data_root: str, train_batch: int = 2) -> List[str]:
+def _loaders(data_root: str, train_batch: int = 2) -> List[str]:
     """Overrides for all three data loaders: ``data_root``, small batches, no workers."""
     opts = [f'train_dataloader.batch_size={train_batch}']
     for split in ('train', 'val', 'test'):
@@ -30,7 +30,7 @@ def loaders(data_root: str, train_batch: int = 2) -> List[str]:
     return opts + ['val_dataloader.batch_size=4', 'test_dataloader.batch_size=4']
 
 
-def iter_schedule(max_iters: int, ckpt_interval: int) -> List[str]:
+def _iter_schedule(max_iters: int, ckpt_interval: int) -> List[str]:
     """An iteration-based schedule: validation at the end, a checkpoint every ``ckpt_interval``."""
     return [
         f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}',
@@ -40,7 +40,7 @@ def iter_schedule(max_iters: int, ckpt_interval: int) -> List[str]:
     ]
 
 
-def run_tool(cmd: List[str], timeout: float = 240, env: Optional[Dict[str, str]] = None,
+def _run_tool(cmd: List[str], timeout: float = 240, env: Optional[Dict[str, str]] = None,
              check: bool = True) -> subprocess.CompletedProcess:
     """Run ``cmd`` from the repository root; on failure, fail with its output's tail.
 
@@ -56,12 +56,12 @@ def run_tool(cmd: List[str], timeout: float = 240, env: Optional[Dict[str, str]]
     return proc
 
 
-def python_tool(name: str, *args: str) -> List[str]:
+def _python_tool(name: str, *args: str) -> List[str]:
     """``[this python, tools/<name>, *args]``: the tests' interpreter is the project's."""
     return [sys.executable, osp.join(TOOLS, name), *args]
 
 
-def scalar_logs(work_dir: str) -> List[dict]:
+def _scalar_logs(work_dir: str) -> List[dict]:
     """The records of every run's ``vis_data/<timestamp>.json`` in ``work_dir``, oldest first."""
     records = []
     for path in sorted(glob(osp.join(work_dir, '*', 'vis_data', '*.json'))):
@@ -72,7 +72,7 @@ def scalar_logs(work_dir: str) -> List[dict]:
     return records
 
 
-def train_lines(log_file: str) -> Dict[int, dict]:
+def _train_lines(log_file: str) -> Dict[int, dict]:
     """Iteration -> ``{'max_iters', 'lr', 'loss'}`` from an mmengine text log."""
     with open(log_file) as f:
         return {
@@ -82,7 +82,7 @@ def train_lines(log_file: str) -> Dict[int, dict]:
         }
 
 
-def assert_finite(values, what: str) -> None:
+def _assert_finite(values, what: str) -> None:
     bad = [v for v in values if not math.isfinite(v)]
     assert not bad, f'{what} not finite: {bad}'
 
@@ -97,36 +97,36 @@ def synthetic_root(tmp_path_factory) -> str:
 
 
 # The helpers above as fixtures, for test modules (which do not import from conftest).
-@pytest.fixture(scope='session', name='loaders')
-def _loaders_fixture():
-    return loaders
+@pytest.fixture(scope='session')
+def loaders():
+    return _loaders
 
 
-@pytest.fixture(scope='session', name='iter_schedule')
-def _iter_schedule_fixture():
-    return iter_schedule
+@pytest.fixture(scope='session')
+def iter_schedule():
+    return _iter_schedule
 
 
-@pytest.fixture(scope='session', name='run_tool')
-def _run_tool_fixture():
-    return run_tool
+@pytest.fixture(scope='session')
+def run_tool():
+    return _run_tool
 
 
-@pytest.fixture(scope='session', name='python_tool')
-def _python_tool_fixture():
-    return python_tool
+@pytest.fixture(scope='session')
+def python_tool():
+    return _python_tool
 
 
-@pytest.fixture(scope='session', name='scalar_logs')
-def _scalar_logs_fixture():
-    return scalar_logs
+@pytest.fixture(scope='session')
+def scalar_logs():
+    return _scalar_logs
 
 
-@pytest.fixture(scope='session', name='train_lines')
-def _train_lines_fixture():
-    return train_lines
+@pytest.fixture(scope='session')
+def train_lines():
+    return _train_lines
 
 
-@pytest.fixture(scope='session', name='assert_finite')
-def _assert_finite_fixture():
-    return assert_finite
+@pytest.fixture(scope='session')
+def assert_finite():
+    return _assert_finite

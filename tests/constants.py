@@ -12,7 +12,7 @@ TOOLS = osp.join(REPO_ROOT, 'tools')
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'mpii',
                           'td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py')
 SYNTHETIC_CONFIG = osp.join(REPO_ROOT, 'configs', 'synthetic',
-                            'td-hm_softgate-hg2-c64_1xb16-600it_synthetic-96x96.py')
+                            'td-hm_softgate-hg1-c64_1xb32-600it_synthetic-96x96.py')
 MPII_ALIAS = 'softgate-hg4_mpii'
 
 #: ``--cfg-options`` for one soft-gated stack of 16 channels: a training step takes a fraction

@@ -52,7 +52,7 @@ from softgate_mmpose.utils import atomic_write_bytes  # noqa: E402
 
 SYNTHETIC_CONFIG = osp.join(
     ROOT, 'configs', 'synthetic',
-    'td-hm_softgate-hg2-c64_1xb16-600it_synthetic-96x96.py')
+    'td-hm_softgate-hg1-c64_1xb32-600it_synthetic-96x96.py')
 REAL_CONFIG = osp.join(
     ROOT, 'configs', 'lsp',
     'td-hm_softgate-hg2-c64_1xb16-400it_lspet-sample-128x128.py')

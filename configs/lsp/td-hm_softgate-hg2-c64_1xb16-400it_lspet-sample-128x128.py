@@ -1,7 +1,7 @@
 # Quickstart on real people (`make quickstart-real`, `tools/quickstart.py --real`): the LSP config
-# beside this one with the quickstart's small model (2 soft-gated stacks x 64 channels, 128x128
-# input), trained for 400 iterations on 300 images of the 400-image LSP-extended sample and
-# evaluated on the other 100. tools/quickstart.py converts the sample with
+# beside this one with a small model (2 soft-gated stacks x 64 channels, 128x128 input), trained
+# for 400 iterations on 300 images of the 400-image LSP-extended sample and evaluated on the
+# other 100. tools/quickstart.py converts the sample with
 # tools/dataset_converters/lsp2coco.py and sets data_root and the annotation files. A toy that
 # shows the pipeline on real photographs, not an accuracy figure: 300 images are ~3% of the
 # LSP + LSP-extended training set.
@@ -12,7 +12,7 @@ max_iters = 400
 train_cfg = dict(
     _delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 
-# optimizer: the synthetic quickstart's (a short run from scratch needs a high peak lr)
+# optimizer: the synthetic quickstart's (a short run from scratch takes a high peak lr)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=40, start_factor=0.01, by_epoch=False),
@@ -41,7 +41,7 @@ codec = dict(
     unbiased=True,
     blur_kernel_size=7)
 
-# model settings: the synthetic quickstart's model
+# model settings: the synthetic quickstart's stem and width, 2 stacks
 num_stacks = 2
 model = dict(
     backbone=dict(

@@ -45,7 +45,7 @@ def _pck_table(out: str) -> dict:
 
 @pytest.mark.slow
 def test_quickstart_learns_deterministically(tmp_path):
-    """60 iterations lift held-out PCK far above a one-iteration model, and the same seed gives
+    """60 iterations lift held-out PCK well above a one-iteration model, and the same seed gives
     the same table. The one-iteration run also checks every output of the tool."""
     data = str(tmp_path / 'data')
     # The data first (once), then three runs sharing it.
@@ -74,7 +74,8 @@ def test_quickstart_learns_deterministically(tmp_path):
     before = _pck_table(untrained)
     after = [_pck_table(out) for out in trained]
     assert after[0] == after[1], 'same seed, different held-out PCK'
-    assert after[0]['Mean'] >= before['Mean'] + 25, (before, after[0])
+    # Here 1.6 -> 29.9; the margin allows for other CPUs' float reductions.
+    assert after[0]['Mean'] >= before['Mean'] + 15, (before, after[0])
     assert (tmp_path / 'run0' / 'iter_60.pth').is_file()
 
 
@@ -105,7 +106,7 @@ def test_quickstart_real_runs(tmp_path):
     assert '300 train / 100 held-out images' in out
     assert '100 images of the LSP-extended sample (a 300-image toy' in out
     _pck_table(out)
-    assert 'target' not in out  # no target for a toy
+    assert '[quickstart] target' not in out  # no target for a toy
     splits = {}
     for split in ('train', 'val'):
         with open(work / 'data' / f'lspet_sample_{split}.json') as f:

@@ -22,8 +22,9 @@ class SoftGatedHourglassModule(BaseModule):
 
     Per level: an upper block at full resolution, and a lower branch
     max-pool → block → (next level | block) → 2× nearest upsampling. The two
-    branches are merged by concatenation and a conv (``'concat-1x1'``, the
-    paper's size; ``'concat-3x3'``, the public reimplementation) or by a sum
+    branches are merged by concatenation and a conv (``'concat-1x1'``, this
+    project's default: the paper's merge kernel could not be checked;
+    ``'concat-3x3'``, the public reimplementation) or by a sum
     (``'add'``, Newell's hourglass). Newell's extra block before upsampling
     and the reimplementation's block after the merge are options, so every
     variant is built from the same modules.

@@ -347,9 +347,6 @@ def main(argv=None) -> int:
         return 1
     cfg = build_cfg(args, data_root, ann_files)
     runner = Runner.from_cfg(cfg)
-    if cfg.get('memory_format', 'contiguous_format') == 'channels_last':
-        # The config's choice: oneDNN runs these convs faster in NHWC.
-        runner.model.to(memory_format=torch.channels_last)
     t0 = time.time()
     runner.train()
     train_time = time.time() - t0

@@ -1,4 +1,5 @@
 """Hooks of softgate-mmpose, registered into MMPose's ``HOOKS`` registry."""
 from .joint_map_hook import JointMapCheckpointHook, map_joint_weights
+from .memory_format_hook import MemoryFormatHook
 
-__all__ = ['JointMapCheckpointHook', 'map_joint_weights']
+__all__ = ['JointMapCheckpointHook', 'MemoryFormatHook', 'map_joint_weights']

@@ -401,6 +401,13 @@ def verify_onnx(model: nn.Module,
     expected = [e.float().cpu().numpy() for e in expected]
     session = ort.InferenceSession(onnx_file, providers=list(providers))
     actual = session.run(None, {session.get_inputs()[0].name: x})
+    return relative_difference(actual, expected)
+
+
+def relative_difference(actual: Sequence[np.ndarray],
+                        expected: Sequence[np.ndarray]) -> float:
+    """``max |actual - expected| / max |expected|`` over all outputs
+    (``inf`` when the outputs do not correspond)."""
     if len(actual) != len(expected):
         return float('inf')
     worst = 0.

@@ -2,7 +2,7 @@
 """Configs of the benchmark: ``mmpose::`` paths, names, input sizes."""
 import importlib.util
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 from mmengine.config import Config
 
@@ -63,53 +63,7 @@ def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
         raise BenchmarkError(f'{config}: cannot load config ({e})') from e
     if 'model' not in cfg:
         raise BenchmarkError(f'{config}: the config defines no model')
-    drop_pretrained(cfg.model)
     return cfg
-
-
-def drop_pretrained(node):
-    """Remove ``Pretrained`` entries of every ``init_cfg`` in a (model)
-    config, in place: timing needs no trained weights, and loading them
-    would download checkpoints (HRNet, ResNet, RTMPose backbones).
-
-    Returns:
-        The same node.
-    """
-    if isinstance(node, dict):
-        init_cfg = node.get('init_cfg')
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            node.pop('init_cfg')
-        elif isinstance(init_cfg, list):
-            node['init_cfg'] = [
-                c for c in init_cfg
-                if not (isinstance(c, dict) and c.get('type') == 'Pretrained')
-            ]
-        for value in node.values():
-            drop_pretrained(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            drop_pretrained(value)
-    return node
-
-
-def input_size_of(cfg: Config, config: str) -> Tuple[int, int]:
-    """Input (width, height) of a top-down config, from its codec.
-
-    Raises:
-        BenchmarkError: If the config has no codec input size.
-    """
-    candidates = [cfg.get('codec')]
-    head = cfg.get('model', {}).get('head') or {}
-    candidates.append(head.get('decoder'))
-    for codec in candidates:
-        if isinstance(codec, list):  # multi-codec configs: the first one
-            codec = codec[0] if codec else None
-        if isinstance(codec, dict) and 'input_size' in codec:
-            width, height = codec['input_size']
-            return int(width), int(height)
-    raise BenchmarkError(
-        f'{config}: no codec input_size found (cfg.codec or '
-        'cfg.model.head.decoder); pass --input-size W H')
 
 
 def find_config(name: str, configs: Sequence[str]) -> Optional[str]:

@@ -1,17 +1,6 @@
-# Soft-gated stacked hourglass (4 x 144, concat-1x1 merge; see the MPII config's header for what is
-# known about it) trained from scratch on LSP + LSP-extended (11k images), tested on the 1000 LSP
-# test images with PCK@0.2 (torso-normalised, LspPCKAccuracy).
-#
-# Recipe: the MPII default's, unchanged: Adam, lr 2.5e-4, total batch 24 (auto_scale_lr base 24),
-# 500-iteration linear warm-up, drops at epochs 75/100/150 of 200 (~460 iterations per epoch of
-# the 11k set, ~92k in all), flip, every sample rotated by U(-30, 30) degrees and scaled by
-# U(0.75, 1.25), flip test. MPII-pretrained LSP results come from the MPII -> LSP finetune config
-# beside this one.
-#
-# Evaluation: LspPCKAccuracy's default scores the joints labelled in the image (visibility > 0);
-# val_evaluator.mode='all' scores all 14 joints of every test person as the standard LSP
-# evaluation script does (the figures to compare with the literature's).
-# Data: tools/dataset_converters/lsp2coco.py ... --data-root data/lsp --out-dir data/lsp/annotations
+# The MPII default (4 x 144) trained from scratch on LSP + LSP-extended with
+# the same recipe, tested on the 1000 LSP test images with PCK@0.2.
+# Data: tools/dataset_converters/lsp2coco.py. See configs/lsp/README.md
 _base_ = ['../mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 num_keypoints = 14

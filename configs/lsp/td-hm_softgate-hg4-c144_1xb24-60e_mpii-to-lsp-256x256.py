@@ -1,14 +1,6 @@
-# MPII -> LSP finetune of the soft-gated stacked hourglass (4 x 144, concat-1x1 merge): start from
-# the MPII default's checkpoint, with each LSP joint's heatmap conv and heatmap-feedback remap
-# taken from the matching MPII joint (JointMapCheckpointHook); every other weight loads as is.
-# Train on LSP + LSP-extended (11k), test on LSP test with PCK@0.2 (val_evaluator.mode='all' for
-# the standard all-joints LSP evaluation).
-#
-# Recipe: the MPII default's batch (24 in total, auto_scale_lr base 24), data pipeline and
-# evaluation; a short schedule, since every layer starts trained: 60 epochs (~27k iterations),
-# Adam at 1e-4 (the MPII schedule's lr after its second drop) for 40 epochs, then 1e-5 and 1e-6
-# for the last 20, after a 500-iteration linear warm-up (Adam's moment estimates start afresh, and
-# the warm-up keeps its first steps from disturbing the loaded weights).
+# MPII -> LSP finetune of the MPII default: joint-specific weights mapped from
+# the matching MPII joints (JointMapCheckpointHook), 60 epochs at 1e-4.
+# Rationale: configs/lsp/README.md
 _base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_lsp-256x256.py']
 
 # the MPII default's last checkpoint; override with --cfg-options load_from=...

@@ -1,5 +1,6 @@
-# Baseline: Newell's stacked hourglass (8 x 256) built from the plugin's modules: pre-activation
-# bottleneck residuals with plain (ungated) skips, a block before upsampling, and 'add' merges.
+# Baseline: Newell's stacked hourglass (8 x 256) from the plugin's modules:
+# pre-activation bottlenecks, plain skips, a block before upsampling, 'add'
+# merges; the MPII default's recipe. See configs/mpii/README.md
 _base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 num_stacks = 8

@@ -1,4 +1,5 @@
-# Fast variant: 2 soft-gated stacks x 144 channels.
+# Fast variant of the MPII default: 2 soft-gated stacks x 144 channels.
+# See configs/mpii/README.md
 _base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 num_stacks = 2

@@ -1,27 +1,7 @@
-# Soft-gated stacked hourglass (Bulat et al., FG 2020, arXiv 2002.11098) on MPII: 4 stacks x 144
-# channels of hierarchical blocks with per-channel gates (initialised to 0) and concat-1x1 merges.
-# 4 x 144 and the gates are the public reimplementation's (dkurzend/Soft_Gated_Pose_Estimation_Pytorch,
-# 87.4 PCKh@0.5 on MPII val); it merges with a 3x3 conv and a block instead (see
-# td-hm_softgate-ref-sgsc-hg4-c144_mpii-256x256.py). The paper's text was not available to check
-# its merge kernel, so concat-1x1 is this project's choice, not a verified detail of the paper.
-#
-# Recipe: the reimplementation's, on one process with a batch of 24 (the "1xb24" of the name).
-# - Batch and lr: Adam, lr 2.5e-4, total batch 24 (the reimplementation runs one
-#   DataLoader(batch_size=24) under DataParallel): ~930 iterations per epoch of MPII train, ~185k
-#   in 200 epochs. On N GPUs keep the total batch (train_dataloader.batch_size=24/N) or pass
-#   --auto-scale-lr, which scales lr linearly from base_batch_size=24 (MMPose's convention; Adam
-#   with a larger batch is not guaranteed to match).
-# - Schedule: the reimplementation's linear decay in three steps, lr 2.5e-4 -> 1.7e-4 -> 9e-5 -> 1e-5
-#   at epochs 75/100/150 of 200, preceded by MMPose's 500-iteration linear warm-up from 0.001x
-#   (the reimplementation has none).
-# - Augmentation: the reimplementation's geometry, every sample rotated by U(-30, 30) degrees and
-#   scaled by U(0.75, 1.25), no shift (UniformRandomBBoxTransform; MMPose's RandomBBoxTransform
-#   draws a truncated normal and rotates 60% of the samples), horizontal flip with p = 0.5. Not
-#   reproduced: its hue/saturation/brightness/contrast jitter of the flipped half of its samples.
-# - Input: MMPose's crop of the MPII centre and scale (x 1.25, centre moved down 15 px x scale),
-#   256x256, ImageNet mean/std (the reimplementation feeds RGB / 255); MSRAHeatmap 64x64, sigma 2;
-#   intermediate supervision of every stack (CPMHead); flip test at evaluation (the
-#   reimplementation reports without).
+# Soft-gated stacked hourglass (Bulat et al., FG 2020) on MPII, the default
+# model: 4 stacks x 144 channels, hierarchical blocks with per-channel gates,
+# concat-1x1 merges; the public reimplementation's recipe at a total batch
+# of 24 ("1xb24"). Rationale and results: configs/mpii/README.md
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['softgate_mmpose'], allow_failed_imports=False)

@@ -1,4 +1,5 @@
-# Large variant: 8 soft-gated stacks x 256 channels.
+# Large variant of the MPII default: 8 soft-gated stacks x 256 channels.
+# See configs/mpii/README.md
 _base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 num_stacks = 8

@@ -1,7 +1,7 @@
-# The soft-gated network of the public reimplementation
-# (github.com/dkurzend/Soft_Gated_Pose_Estimation_Pytorch, SGSC_PoseNet(4, 144, 16)), built from the
-# plugin's modules, for its released MPII weights converted by
-#   python tools/model_converters/sgsc2mmpose.py SGSC_model_weights.tar OUT.pth --arch sgsc
+# The public reimplementation's soft-gated network (SGSC_PoseNet(4, 144,
+# 16)) for its MPII weights converted by
+#   tools/model_converters/sgsc2mmpose.py IN OUT --arch sgsc
+# See configs/mpii/README.md
 _base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 model = dict(

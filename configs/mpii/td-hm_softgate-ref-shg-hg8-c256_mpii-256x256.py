@@ -1,7 +1,7 @@
-# The stacked hourglass of the public reimplementation
-# (github.com/dkurzend/Soft_Gated_Pose_Estimation_Pytorch, PoseNet(8, 256, 16)), built from the
-# plugin's modules, for its released MPII weights converted by
-#   python tools/model_converters/sgsc2mmpose.py SHG_model_weights.tar OUT.pth --arch shg
+# The public reimplementation's stacked hourglass (PoseNet(8, 256, 16)) for
+# its MPII weights converted by
+#   tools/model_converters/sgsc2mmpose.py IN OUT --arch shg
+# See configs/mpii/README.md
 _base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 num_stacks = 8

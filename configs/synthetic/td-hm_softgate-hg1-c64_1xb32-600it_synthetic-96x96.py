@@ -1,19 +1,6 @@
-# Quickstart model: 1 soft-gated stack x 64 channels on the synthetic LSP-style dataset
-# (softgate_mmpose/datasets/generators/synthetic.py; tools/quickstart.py writes it and trains this
-# config), sized to reach held-out PCK@0.2 >= 80 within 5 minutes on a slow 2-core CPU.
-# Iteration-based: one validation and one checkpoint at the end.
-#
-# Chosen from a profile of one training iteration on CPU (conv backward and forward take most of
-# it, then BN, the gates' multiplies and the 48x48 stage of 8-16-channel convs) and from trial
-# runs: in this short schedule the samples seen matter more than a second stack, so
-# - one stack at batch 32 (600 updates, the samples of the earlier 2-stack run at about half its
-#   cost; 2 stacks at batch 16 cost as much and reached less);
-# - stem_channels (16, 16, 64): the block at 48x48 keeps 16 channels (no projection), the
-#   widening to 64 happens at 24x24;
-# - channels-last memory format (below): oneDNN's NHWC kernels run these small-channel convs
-#   and their backward faster; the computation is the same;
-# - no torch.compile: compiling the training step costs minutes of CPU before the first
-#   iteration, more than it saves in a 600-iteration run.
+# Quickstart model (`make quickstart`): 1 soft-gated stack x 64 channels on
+# the generated LSP-style figures, 600 iterations at batch 32 on CPU.
+# Rationale and results: configs/synthetic/README.md
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['softgate_mmpose'], allow_failed_imports=False)

@@ -16,12 +16,14 @@ Examples::
         --pose2d-weights hg4_mpii.pth            # webcam 0, shown on screen
     python tools/infer.py frames/ --pose2d softgate-hg4_mpii \
         --pose2d-weights hg4_mpii.onnx --batch-size 8 --pred-out-dir preds
+    python tools/infer.py frames/ --pose2d softgate-hg4_mpii \
+        --pose2d-weights hg4_mpii.onnx --backend openvino --pred-out-dir preds
     python tools/infer.py --show-alias
 
 An ``.onnx`` file of ``tools/deployment/pytorch2onnx.py`` as
-``--pose2d-weights`` (or ``--backend onnxruntime``) runs the network in ONNX
-Runtime, with the same pre-processing and decoding as PyTorch; ``--pose2d``
-is still the model's config (or alias). A file exported with
+``--pose2d-weights`` runs the network in ONNX Runtime, or in OpenVINO with
+``--backend openvino``, with the same pre-processing and decoding as
+PyTorch; ``--pose2d`` is still the model's config (or alias). A file exported with
 ``--dynamic-batch`` runs each batch in one call, a fixed-batch file in chunks
 of its batch size.
 """
@@ -60,10 +62,19 @@ def parse_args(argv: Optional[List[str]] = None):
         'weights (with a warning).')
     parser.add_argument(
         '--backend',
-        choices=['pytorch', 'onnxruntime'],
+        choices=['pytorch', 'onnxruntime', 'openvino'],
         default=None,
         help='Inference backend (default: onnxruntime for an .onnx '
-        '--pose2d-weights, else pytorch).')
+        '--pose2d-weights, openvino for an OpenVINO IR .xml, else '
+        'pytorch).')
+    parser.add_argument(
+        '--num-stacks',
+        type=int,
+        default=None,
+        metavar='K',
+        help="PyTorch backend: run stacks 1..K of a stacked hourglass and "
+        "decode stack K's heatmaps (default: all stacks). For a runtime, "
+        'export with pytorch2onnx.py --num-stacks K instead.')
     parser.add_argument(
         '--det-model',
         type=str,
@@ -241,7 +252,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             det_cat_ids=args.det_cat_ids,
             show_progress=not args.no_progress,
             cfg_options=args.cfg_options,
-            backend=args.backend)
+            backend=args.backend,
+            num_stacks=args.num_stacks)
         call_args = dict(
             batch_size=args.batch_size,
             show=args.show,

@@ -30,7 +30,8 @@ PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" ]] &&
-    "$PY" -c 'import mmcv.ops, mmpose.models, onnxruntime, softgate_mmpose' 2>/dev/null; then
+    "$PY" -c 'import mmcv.ops, mmpose.models, onnxruntime, openvino, softgate_mmpose' \
+        2>/dev/null; then
     log "environment up to date ($VENV)"
     exit 0
 fi
@@ -83,7 +84,7 @@ fi
 # (xtcocotools and ml_dtypes 0.5 are built for it) and everything importing together.
 "$PY" - <<'EOF' || die "the installed stack does not import or has wrong versions; see above"
 import mmcv, mmcv.ops, mmdet, mmdet.apis, mmengine, mmpose, mmpose.apis, mmpose.models
-import numpy, onnx, onnxruntime, torch
+import numpy, onnx, onnxruntime, openvino, torch
 import softgate_mmpose
 
 pins = dict(mmcv='2.1.0', mmengine='0.10.7', mmpose='1.3.2', mmdet='3.3.0')
@@ -95,7 +96,8 @@ if wrong:
     raise SystemExit('wrong versions: ' + ', '.join(wrong))
 print(f'[setup_env] torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine '
       f'{mmengine.__version__}, mmpose {mmpose.__version__}, mmdet {mmdet.__version__}, numpy '
-      f'{numpy.__version__}, onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}')
+      f'{numpy.__version__}, onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}, '
+      f'openvino {openvino.__version__}')
 EOF
 echo "$want_stamp" > "$STAMP"
 log "environment ready in $((SECONDS - start)) s ($VENV)"

@@ -13,18 +13,12 @@ Examples:
 import argparse
 import os
 import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, ROOT)
-
-import softgate_mmpose  # noqa: E402,F401  (plugin and safe-loading globals)
-from softgate_mmpose.utils.dist_utils import \
-    setup_cpu_distributed  # noqa: E402
+import softgate_mmpose  # noqa: F401  (plugin and safe-loading globals)
+from softgate_mmpose.utils.dist_utils import setup_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:

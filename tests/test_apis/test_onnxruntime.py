@@ -1,7 +1,8 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""The ONNX Runtime backend: an export of tools/deployment/pytorch2onnx.py run
-by the inferencer and init_model gives PyTorch's keypoints on the MPII
-sample images, a video and batched folders; bad .onnx files are refused."""
+"""The runtime backends: an export of softgate_mmpose.deployment run by the
+inferencer and init_model in ONNX Runtime or OpenVINO gives PyTorch's
+keypoints on the MPII sample images, a video and batched folders; bad .onnx
+files are refused."""
 import json
 import os
 import os.path as osp
@@ -10,12 +11,14 @@ import numpy as np
 import pytest
 
 from mmpose.apis import inference_topdown
-from softgate_mmpose.apis import (OnnxRuntimePoseEstimator, SoftGateInferencer,
+from softgate_mmpose.apis import (OnnxRuntimePoseEstimator,
+                                  RuntimePoseEstimator, SoftGateInferencer,
                                   init_model)
+from ..constants import MPII_ALIAS
 
-MPII_ALIAS = 'softgate-hg4_mpii'
-#: Keypoints of the two runtimes may differ by float rounding only.
+#: Keypoints of a runtime and PyTorch may differ by float rounding only.
 PIXEL_TOL = 0.05
+RUNTIMES = ['onnxruntime', 'openvino']
 
 
 @pytest.fixture(scope='module')
@@ -26,6 +29,18 @@ def ort_inferencer(tiny_onnx, tiny_pose_cfg):
         device='cpu',
         cfg_options=tiny_pose_cfg,
         show_progress=False)
+
+
+@pytest.fixture(scope='module')
+def ov_inferencer(tiny_onnx, tiny_pose_cfg):
+    pytest.importorskip('openvino')
+    return SoftGateInferencer(
+        MPII_ALIAS,
+        tiny_onnx('tiny.onnx'),
+        device='cpu',
+        cfg_options=tiny_pose_cfg,
+        show_progress=False,
+        backend='openvino')
 
 
 @pytest.fixture(scope='module')
@@ -54,16 +69,23 @@ def _assert_same_poses(ours, theirs, tol=PIXEL_TOL):
                 rtol=1e-5, atol=1e-5)
 
 
-def test_backend_chosen_by_extension(ort_inferencer, inferencer):
+def test_backend_chosen_by_extension(ort_inferencer, ov_inferencer,
+                                     inferencer):
     assert ort_inferencer.backend == 'onnxruntime'
-    assert isinstance(ort_inferencer.model, OnnxRuntimePoseEstimator)
+    assert isinstance(ort_inferencer.model, RuntimePoseEstimator)
+    assert OnnxRuntimePoseEstimator is RuntimePoseEstimator  # the old name
     assert ort_inferencer.model.batch_size == 1  # a fixed-batch export
+    assert ov_inferencer.backend == 'openvino'
+    assert ov_inferencer.model.session.backend == 'openvino'
     assert inferencer.backend == 'pytorch'
 
 
-def test_sample_images_match_pytorch(ort_inferencer, inferencer, torch_preds,
-                                     mpii_images, tmp_path):
+@pytest.mark.parametrize('runtime', RUNTIMES)
+def test_sample_images_match_pytorch(runtime, request, inferencer,
+                                     torch_preds, mpii_images, tmp_path):
     """Flip test on (the config's default), whole-image and user boxes."""
+    ort_inferencer = request.getfixturevalue(
+        'ort_inferencer' if runtime == 'onnxruntime' else 'ov_inferencer')
     ours = _instances(
         ort_inferencer, mpii_images, pred_out_dir=str(tmp_path / 'pred'))
     _assert_same_poses(ours, torch_preds)
@@ -137,36 +159,47 @@ def test_init_model_and_inference_topdown(tiny_onnx, mpii_tiny_ckpt,
 
 
 # ------------------------------------------------------------ bad input
-def test_onnx_of_another_joint_set(load_tool, lsp_config, tiny_pose_cfg,
-                                   tmp_path):
+@pytest.mark.parametrize('runtime', RUNTIMES)
+def test_onnx_of_another_joint_set(lsp_config, tiny_pose_cfg, tmp_path,
+                                   runtime):
     """A 14-joint (LSP) export with the 16-joint MPII config."""
-    p2o = load_tool('deployment/pytorch2onnx.py')
-    model = p2o.build_model(lsp_config, cfg_options=tiny_pose_cfg)
+    pytest.importorskip(runtime)
+    from softgate_mmpose import deployment
+    model = deployment.build_model(lsp_config, cfg_options=tiny_pose_cfg)
     onnx_file = str(tmp_path / 'lsp14.onnx')
-    p2o.export_onnx(model, onnx_file, shape=p2o.input_shape_of(model.cfg))
+    deployment.export_onnx(
+        model, onnx_file, shape=deployment.input_shape_of(model.cfg))
     with pytest.raises(ValueError) as info:
-        SoftGateInferencer(MPII_ALIAS, onnx_file, cfg_options=tiny_pose_cfg)
+        SoftGateInferencer(
+            MPII_ALIAS, onnx_file, cfg_options=tiny_pose_cfg,
+            backend=runtime)
     message = str(info.value)
     assert 'lsp14.onnx' in message
     assert 'predicts 14 keypoints' in message and 'for 16' in message
 
 
-def test_corrupt_and_missing_onnx(tmp_path, tiny_pose_cfg):
+@pytest.mark.parametrize('runtime', RUNTIMES)
+def test_corrupt_and_missing_onnx(tmp_path, tiny_pose_cfg, runtime):
+    pytest.importorskip(runtime)
     corrupt = tmp_path / 'corrupt.onnx'
     corrupt.write_bytes(b'\x08\x07not a protobuf' * 10)
     with pytest.raises(ValueError, match=r'cannot load .*corrupt\.onnx'):
         SoftGateInferencer(MPII_ALIAS, str(corrupt),
-                           cfg_options=tiny_pose_cfg)
+                           cfg_options=tiny_pose_cfg, backend=runtime)
     with pytest.raises(FileNotFoundError, match='absent.onnx'):
-        SoftGateInferencer(MPII_ALIAS, str(tmp_path / 'absent.onnx'))
+        SoftGateInferencer(MPII_ALIAS, str(tmp_path / 'absent.onnx'),
+                           backend=runtime)
     with pytest.raises(ValueError, match=r'corrupt\.onnx'):
-        init_model(MPII_ALIAS, str(corrupt), cfg_options=tiny_pose_cfg)
+        init_model(MPII_ALIAS, str(corrupt), cfg_options=tiny_pose_cfg,
+                   backend=runtime)
 
 
 def test_backend_and_weights_must_agree(mpii_tiny_ckpt, tiny_onnx):
-    with pytest.raises(ValueError, match='needs the .onnx file'):
+    with pytest.raises(ValueError, match='needs the exported model'):
         SoftGateInferencer(MPII_ALIAS, backend='onnxruntime')
-    with pytest.raises(ValueError, match='is an ONNX model'):
+    with pytest.raises(ValueError, match='needs the exported model'):
+        SoftGateInferencer(MPII_ALIAS, mpii_tiny_ckpt, backend='openvino')
+    with pytest.raises(ValueError, match='is an exported model'):
         SoftGateInferencer(
             MPII_ALIAS, tiny_onnx('tiny.onnx'), backend='pytorch')
     with pytest.raises(ValueError, match='backend must be one of'):

@@ -7,7 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-MPII_ALIAS = 'softgate-hg4_mpii'
+from ..constants import LSP_ALIAS, MPII_ALIAS
 
 
 @pytest.fixture(scope='module')
@@ -62,7 +62,7 @@ def test_bboxes_json(cli, mpii_tiny_ckpt, tmp_path, mpii_images,
 def test_show_alias(cli, capsys):
     assert cli.main(['--show-alias']) == 0
     out = capsys.readouterr().out
-    assert 'softgate-hg4_mpii' in out and 'softgate-hg4_lsp' in out
+    assert MPII_ALIAS in out and LSP_ALIAS in out
 
 
 @pytest.mark.parametrize('args, message', [
@@ -118,16 +118,42 @@ def test_onnx_video_end_to_end(mpii_tiny_ckpt, tiny_onnx, tmp_path,
 def test_onnx_backend_errors(cli, capsys, mpii_tiny_ckpt, mpii_images,
                              tmp_path):
     image = mpii_images[0]
-    # a PyTorch checkpoint forced into ONNX Runtime: named in the error
-    assert cli.main([image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
-                     mpii_tiny_ckpt, '--backend', 'onnxruntime']) == 1
-    err = capsys.readouterr().err
-    assert 'ONNX Runtime cannot load' in err and 'mpii_tiny.pth' in err
-    assert cli.main([image, '--pose2d', MPII_ALIAS, '--backend',
-                     'onnxruntime']) == 1
-    assert 'needs the .onnx file' in capsys.readouterr().err
+    # a PyTorch checkpoint forced into a runtime: named in the error
+    for runtime in ('onnxruntime', 'openvino'):
+        assert cli.main([image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
+                         mpii_tiny_ckpt, '--backend', runtime]) == 1
+        err = capsys.readouterr().err
+        assert 'needs the exported model' in err and 'mpii_tiny.pth' in err
+        assert cli.main([image, '--pose2d', MPII_ALIAS, '--backend',
+                         runtime]) == 1
+        assert 'needs the exported model' in capsys.readouterr().err
     broken = tmp_path / 'broken.onnx'
     broken.write_bytes(b'garbage')
-    assert cli.main([image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
-                     str(broken)]) == 1
-    assert 'broken.onnx' in capsys.readouterr().err
+    for runtime in ('onnxruntime', 'openvino'):
+        assert cli.main([image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
+                         str(broken), '--backend', runtime]) == 1
+        assert 'broken.onnx' in capsys.readouterr().err
+
+
+def test_openvino_backend(cli, tiny_onnx, mpii_images, tmp_path,
+                          tiny_cfg_args):
+    """--backend openvino runs the export with the pre- and post-processing
+    of ONNX Runtime: the same keypoints on a real photograph."""
+    pytest.importorskip('openvino')
+    image = mpii_images[3]
+    preds = {}
+    for runtime in ('onnxruntime', 'openvino'):
+        out = tmp_path / runtime
+        assert cli.main([
+            image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
+            tiny_onnx('tiny.onnx'), '--backend', runtime, '--device', 'cpu',
+            '--pred-out-dir', str(out), '--no-progress', *tiny_cfg_args
+        ]) == 0
+        name = osp.splitext(osp.basename(image))[0]
+        with open(out / f'{name}.json') as f:
+            preds[runtime] = json.load(f)
+    ort_kpts = np.asarray(preds['onnxruntime'][0]['keypoints'])
+    assert ort_kpts.shape == (16, 2)
+    # the runtimes' heatmaps differ by float rounding only
+    np.testing.assert_allclose(preds['openvino'][0]['keypoints'], ort_kpts,
+                               atol=0.05)

@@ -1,6 +1,6 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
 """tools/analysis_tools/infer_benchmark.py runs the inferencer on the MPII
-sample in PyTorch and in ONNX Runtime and prints its table (the figures
+sample in PyTorch, ONNX Runtime and OpenVINO and prints its table (the figures
 themselves are not compared with limits: no timed tests)."""
 import os.path as osp
 
@@ -10,7 +10,7 @@ from ..constants import MPII_ALIAS
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('backend', ['pytorch', 'onnxruntime'])
+@pytest.mark.parametrize('backend', ['pytorch', 'onnxruntime', 'openvino'])
 def test_images_per_second_per_backend(load_tool, capsys, mpii_images,
                                        mpii_tiny_ckpt, tiny_onnx,
                                        tiny_cfg_args, backend):
@@ -20,7 +20,8 @@ def test_images_per_second_per_backend(load_tool, capsys, mpii_images,
         'tiny_dynamic.onnx', dynamic_batch=True))
     rows = tool.main([
         MPII_ALIAS, folder, '--weights', weights, '--num-images', '3',
-        '--batch-sizes', '1', '3', '--device', 'cpu', *tiny_cfg_args
+        '--batch-sizes', '1', '3', '--device', 'cpu', '--backend', backend,
+        *tiny_cfg_args
     ])
     assert [(r['backend'], r['batch_size']) for r in rows] == [(backend, 1),
                                                                (backend, 3)]

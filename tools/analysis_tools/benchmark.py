@@ -1,23 +1,26 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""Benchmark pose estimators side by side under PyTorch and ONNX Runtime:
-params, MACs, latency at batch 1, throughput and peak memory at batch N,
-accuracy (measured, or reported by MMPose's model zoo).
+"""Benchmark pose estimators side by side under PyTorch, ONNX Runtime and
+OpenVINO: params, MACs, latency at batch 1 and per image at batch N, peak
+memory, parity of each runtime with PyTorch, accuracy (measured, or
+reported by MMPose's model zoo).
 
 Takes the plugin's configs and any MMPose top-down config, also as
 ``mmpose::relative/path.py``. Each network (backbone + head, as
-``tools/deployment/pytorch2onnx.py`` builds and exports it) is timed in
+``softgate_mmpose.deployment`` builds and exports it) is timed in
 interleaved rounds under every ``--backend``. Prints a progress line per
 model and round, each model's MAC rate beside that of a single 144-channel
-3×3 conv on a 64×64 map, and the latency ratios of ``--subject`` to every
-other model; writes ``benchmark.md``, ``.csv``, ``.json`` and ``.png`` to
-``--out``.
+3×3 conv on a 64×64 map, each model's fastest backend and the latency
+ratios of ``--subject`` to every other model (each at its fastest backend,
+and per backend); writes ``benchmark.md``, ``.csv``, ``.json`` and ``.png``
+to ``--out``.
 
 Example::
 
     python tools/analysis_tools/benchmark.py \\
         configs/mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py \\
         mmpose::body_2d_keypoint/topdown_heatmap/mpii/td-hm_hourglass52_8xb64-210e_mpii-256x256.py \\
-        --backend pytorch onnxruntime --out work_dirs/benchmark
+        --backend pytorch onnxruntime openvino --batch-size 8 \\
+        --out work_dirs/benchmark
 """
 import argparse
 import logging
@@ -27,22 +30,16 @@ import shlex
 import sys
 from typing import List, Optional
 
-HERE = osp.dirname(osp.abspath(__file__))
-ROOT = osp.dirname(osp.dirname(HERE))
-for path in (ROOT, HERE):  # a checkout without installing; the benchmarking
-    if path not in sys.path:  # package beside this file
-        sys.path.insert(0, path)
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from benchmarking.backends import BACKENDS  # noqa: E402
-from benchmarking.configs import BenchmarkError  # noqa: E402
+from softgate_mmpose.benchmarking import (BACKENDS, BenchmarkError, Options,
+                                          run_benchmark)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Benchmark MMPose configs side by side under PyTorch '
-        'and ONNX Runtime.')
+        description='Benchmark MMPose configs side by side under PyTorch, '
+        'ONNX Runtime and OpenVINO.')
     parser.add_argument(
         'configs',
         nargs='+',
@@ -58,16 +55,28 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--device', default='cpu', help='cpu or cuda (default: cpu)')
     parser.add_argument(
+        '--batch-size',
         '--batch',
+        dest='batch',
         type=int,
         default=1,
-        help='batch size of the throughput and peak-memory pass; latency '
-        'is always at batch 1 (default: 1)')
+        help='people per call of the second timing, beside batch 1 (the '
+        'runtimes then run a dynamic-batch export); also the batch of the '
+        'peak-memory pass (default: 1)')
+    parser.add_argument(
+        '--num-stacks',
+        type=int,
+        nargs='+',
+        default=[],
+        metavar='K',
+        help="benchmark the subject cut to stacks 1..K (stack K's heatmaps), "
+        'once per K given')
     parser.add_argument(
         '--threads',
         type=int,
         default=2,
-        help='torch threads and ONNX Runtime intra-op threads (default: 2)')
+        help='torch threads and the runtimes\' threads per call '
+        '(default: 2)')
     parser.add_argument(
         '--rounds',
         type=int,
@@ -77,7 +86,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--min-run-time',
         type=float,
         default=1.0,
-        help='seconds of timed calls per model, backend and round '
+        help='seconds of timed calls per model, backend, batch and round '
         '(default: 1.0)')
     parser.add_argument(
         '--warmup',
@@ -145,6 +154,26 @@ def check_out_dir(out: str) -> None:
         raise BenchmarkError(f'--out {out}: {existing} is not writable')
 
 
+def options_of(args: argparse.Namespace, command: str) -> Options:
+    return Options(
+        backends=args.backend,
+        device=args.device,
+        batch=args.batch,
+        threads=args.threads,
+        rounds=args.rounds,
+        min_run_time=args.min_run_time,
+        warmup=args.warmup,
+        accuracy=args.accuracy,
+        accuracy_key=args.accuracy_key,
+        input_size=tuple(args.input_size) if args.input_size else None,
+        subject=args.subject,
+        num_stacks=args.num_stacks,
+        cfg_options=args.cfg_options,
+        onnx_dir=args.onnx_dir,
+        reference_conv=not args.no_reference_conv,
+        command=command)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
@@ -160,9 +189,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     import torch
     from mmengine.logging import MMLogger
 
-    import softgate_mmpose  # noqa: F401  (registers the plugin's modules)
-    from benchmarking.formatters import format_markdown, write_outputs
-    from benchmarking.run import run_benchmark
+    from softgate_mmpose.benchmarking.formatters import (format_markdown,
+                                                         write_outputs)
 
     # mmengine logs through its current logger: at WARNING, the report of
     # every parameter's initialisation (INFO) stays off the screen. The
@@ -176,23 +204,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.threads >= 1:
         torch.set_num_threads(args.threads)
     try:
-        result = run_benchmark(
-            args.configs,
-            backends=args.backend,
-            device=args.device,
-            batch=args.batch,
-            threads=args.threads,
-            rounds=args.rounds,
-            min_run_time=args.min_run_time,
-            warmup=args.warmup,
-            accuracy=args.accuracy,
-            accuracy_key=args.accuracy_key,
-            input_size=tuple(args.input_size) if args.input_size else None,
-            subject=args.subject,
-            cfg_options=args.cfg_options,
-            onnx_dir=args.onnx_dir,
-            reference_conv=not args.no_reference_conv,
-            command=command)
+        result = run_benchmark(args.configs, options_of(args, command))
     except BenchmarkError as e:
         print(f'benchmark.py: error: {e}', file=sys.stderr)
         return 2

@@ -1,12 +1,13 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
 """Images/s of the inferencer on a folder: batch 1 (MMPose's path) vs
-batched forward passes, in PyTorch or ONNX Runtime.
+batched forward passes, in PyTorch, ONNX Runtime or OpenVINO.
 
 Each pass runs the whole inferencer (image decoding, person boxes, the
 affine crop, forward with the config's flip test, decoding) without drawing
 or writing. ``--weights model.onnx`` (from
 ``tools/deployment/pytorch2onnx.py``; ``--dynamic-batch`` for batches above
-1) runs the network in ONNX Runtime. Example::
+1) runs the network in ONNX Runtime, or with ``--backend openvino`` in
+OpenVINO. Example::
 
     python tools/analysis_tools/infer_benchmark.py softgate-hg4_mpii \\
         ../shared/data/lspet_sample/images --num-images 32 \\
@@ -20,6 +21,8 @@ from typing import List, Optional
 import torch
 from mmengine.config import DictAction
 
+from softgate_mmpose.deployment import BACKENDS
+
 
 def parse_args(argv: Optional[List[str]] = None):
     parser = ArgumentParser(description=__doc__)
@@ -28,11 +31,12 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument(
         '--weights',
         default=None,
-        help='Checkpoint, or an .onnx file (runs in ONNX Runtime).')
+        help='Checkpoint, or an .onnx file (runs in ONNX Runtime, or in '
+        'OpenVINO with --backend openvino).')
     parser.add_argument(
         '--backend',
         default=None,
-        choices=['pytorch', 'onnxruntime'],
+        choices=BACKENDS,
         help='Backend (default: from the weights\' extension).')
     parser.add_argument(
         '--num-images',
@@ -63,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     args = parse_args(argv)
     from softgate_mmpose.apis.inferencers import (SoftGateInferencer,
                                                   list_image_files)
-    from softgate_mmpose.apis.onnxruntime_estimator import select_backend
+    from softgate_mmpose.deployment import select_backend
 
     inferencer = SoftGateInferencer(
         args.pose2d,

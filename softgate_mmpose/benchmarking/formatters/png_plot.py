@@ -8,10 +8,10 @@ import io
 import re
 
 from ..backends import BACKENDS
-from .markdown import group_by_model
+from ..result import BenchmarkResult, rows_by_model
 
 #: Marker of each backend in the latency panel.
-MARKERS = {'pytorch': 'o', 'onnxruntime': 's'}
+MARKERS = {'pytorch': 'o', 'onnxruntime': 's', 'openvino': '^'}
 
 
 def short_name(name: str) -> str:
@@ -19,15 +19,18 @@ def short_name(name: str) -> str:
     share: ``td-hm_hourglass52_8xb64-210e_mpii-256x256`` -> ``hourglass52``
     (the table keeps the full names)."""
     name = re.sub(r'^td-(hm|reg)_', '', name)
-    return re.sub(r'_(\d+xb\d+.*|[a-z0-9]+-\d+x\d+)$', '', name)
+    suffix = re.search(r' \[\d+ stacks?\]$', name)
+    name = name[:suffix.start()] if suffix else name
+    name = re.sub(r'_(\d+xb\d+.*|[a-z0-9]+-\d+x\d+)$', '', name)
+    return name + (suffix.group(0) if suffix else '')
 
 
-def render_png(result: dict) -> bytes:
+def render_png(result: BenchmarkResult) -> bytes:
     """The plot as PNG bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    models = group_by_model(result['models'])
+    models = rows_by_model(result.models)
     colors = {config: f'C{i % 10}' for i, config in enumerate(models)}
     fig = Figure(figsize=(13, 5))
     FigureCanvasAgg(fig)
@@ -35,52 +38,52 @@ def render_png(result: dict) -> bytes:
     for config, per_backend in models.items():
         for backend, r in per_backend.items():
             ax_lat.errorbar(
-                r['gmacs'],
-                r['latency_ms'],
-                yerr=[[r['latency_ms'] - r['latency_ms_p25']],
-                      [r['latency_ms_p75'] - r['latency_ms']]],
+                r.gmacs,
+                r.latency_ms,
+                yerr=[[r.latency_ms - r.latency_ms_p25],
+                      [r.latency_ms_p75 - r.latency_ms]],
                 fmt=MARKERS.get(backend, 'o'),
                 color=colors[config],
                 capsize=3)
         first = next(iter(per_backend.values()))
         ax_lat.annotate(
-            short_name(first['name']),
-            (first['gmacs'], first['latency_ms']),
+            short_name(first.name),
+            (first.gmacs, first.latency_ms),
             fontsize=7,
             xytext=(4, 4),
             textcoords='offset points')
-    for backend in result['settings']['backends']:
+    for backend in result.settings['backends']:
         ax_lat.plot([], [], MARKERS.get(backend, 'o'), color='gray',
                     label=BACKENDS[backend])
     ax_lat.legend(fontsize=8)
-    env = result['environment']
+    env = result.environment
     ax_lat.set_xlabel('GMACs per image')
     ax_lat.set_yscale('log')  # models and backends span two decades
     ax_lat.set_ylabel('latency at batch 1 (ms, median and IQR; log scale)')
-    ax_lat.set_title(f"{env['device']}, {result['settings']['threads']} "
+    ax_lat.set_title(f"{env['device']}, {result.settings['threads']} "
                      'threads', fontsize=9)
     ax_lat.grid(alpha=0.3)
 
     keys, missing = set(), []
     for config, per_backend in models.items():
         r = next(iter(per_backend.values()))
-        if r['accuracy'] is None:
-            missing.append(r['name'])
+        if r.accuracy is None:
+            missing.append(r.name)
             continue
-        reported = r['accuracy_source'] == 'reported'
+        reported = r.accuracy_source == 'reported'
         ax_acc.plot(
-            r['gmacs'],
-            r['accuracy'],
+            r.gmacs,
+            r.accuracy,
             'o',
             color=colors[config],
             markerfacecolor='none' if reported else colors[config])
         ax_acc.annotate(
-            short_name(r['name']) + (' (reported)' if reported else ''),
-            (r['gmacs'], r['accuracy']),
+            short_name(r.name) + (' (reported)' if reported else ''),
+            (r.gmacs, r.accuracy),
             fontsize=7,
             xytext=(4, 4),
             textcoords='offset points')
-        keys.add(r['accuracy_key'])
+        keys.add(r.accuracy_key)
     if keys:
         ax_acc.set_ylabel(f"accuracy, % ({', '.join(sorted(keys))})")
         ax_acc.set_title(

@@ -5,7 +5,7 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .configs import BenchmarkError, config_name, package_config_root
+from .configs import BenchmarkError, config_name, resolve_config_path
 
 #: Metric names tried, in order, when no accuracy key is given.
 ACCURACY_KEYS = ('PCKh', 'PCK', 'Mean', 'AP', 'PCK@0.2', 'AUC')
@@ -96,53 +96,14 @@ def read_accuracy(path: str, key: Optional[str] = None) -> Tuple[str, float]:
         f'{", ".join(available) or "none"}); choose one with --accuracy-key')
 
 
-def _metafile_models(package: str = 'mmpose') -> Dict[str, dict]:
-    """``{config path relative to the package's configs: model entry}``
-    from the package's ``model-index.yml`` and the metafiles it imports."""
-    import mmengine
-
-    root = package_config_root(package)
-    if root is None:
-        return {}
-    mim = osp.dirname(root)
-    index = osp.join(mim, 'model-index.yml')
-    if not osp.isfile(index):
-        return {}
-    models = {}
-    for metafile in mmengine.load(index).get('Import', []):
-        path = osp.join(mim, metafile)
-        if not osp.isfile(path):
-            continue
-        for model in (mmengine.load(path) or {}).get('Models', []):
-            config = model.get('Config', '')
-            if config.startswith('configs/'):
-                models[osp.normpath(config[len('configs/'):])] = model
-    return models
-
-
-def _relative_to_package_configs(config: str,
-                                 package: str = 'mmpose') -> Optional[str]:
-    """Path of ``config`` relative to the package's configs folder, if it is
-    one of the package's own configs (``mmpose::...`` or a path into its
-    ``.mim/configs``)."""
-    if config.startswith(package + '::'):
-        return osp.normpath(config.partition('::')[2])
-    root = package_config_root(package)
-    if root is None or '::' in config:
-        return None
-    path = osp.realpath(config)
-    root = osp.realpath(root)
-    if path.startswith(root + osp.sep):
-        return osp.relpath(path, root)
-    return None
-
-
 def reported_accuracy(config: str,
                       package: str = 'mmpose') -> Optional[Dict[str, object]]:
     """The accuracy MMPose's model zoo publishes for one of its configs.
 
-    Looks the config up in the metafiles of the installed package (the
-    ``Results`` of its entry in ``model-index.yml``'s metafiles) and takes
+    Looks the config file up in the metafiles of the installed package
+    (through :mod:`softgate_mmpose.apis.metafile`, the one metafile reader:
+    the ``Results`` of its entry in ``model-index.yml``'s metafiles; a copy
+    of the file elsewhere is not the package's config) and takes
     the first of :data:`REPORTED_KEYS` found. Metafiles state fractions
     (``Mean: 0.889``); the value is returned in percent, as a test run
     reports it.
@@ -152,13 +113,21 @@ def reported_accuracy(config: str,
         ``published`` (the value as written) and ``metafile_config``;
         ``None`` for a config of another package or one without results.
     """
-    rel = _relative_to_package_configs(config, package)
-    if rel is None:
+    from softgate_mmpose.apis.metafile import (find_model,
+                                               package_model_index,
+                                               read_models)
+
+    index = package_model_index(package)
+    if index is None:
         return None
-    model = _metafile_models(package).get(rel)
+    try:
+        path = resolve_config_path(config)
+    except BenchmarkError:
+        return None
+    model = find_model(read_models(index), path)
     if model is None:
         return None
-    for result in model.get('Results') or []:
+    for result in model.results:
         metrics = result.get('Metrics') or {}
         for key in REPORTED_KEYS:
             value = metrics.get(key)
@@ -168,7 +137,7 @@ def reported_accuracy(config: str,
                     value=float(value) * 100 if value <= 1 else float(value),
                     key=f"{result.get('Dataset', '?')} {key}",
                     published=value,
-                    metafile_config=model['Config'])
+                    metafile_config=model.config_field)
     return None
 
 

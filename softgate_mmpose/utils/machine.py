@@ -1,18 +1,18 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""The machine's reference figure: the MAC rate of one 3×3 convolution.
+"""The machine a figure was measured on: its CPU's name and its reference
+figure, the MAC rate of one 3×3 convolution.
 
 A single ``Conv2d(144, 144, 3)`` on a 144×64×64 map at batch 1 runs at
 about the best rate the machine's convolution kernels reach for the
-feature maps of a 144-channel hourglass; a model's own MAC rate is read
-against it.
+feature maps of a 144-channel hourglass; a model's own MAC rate, and any
+timing, is read against it.
 """
 import os
+import platform
 from typing import List, Optional
 
 import torch
 import torch.nn as nn
-
-from .measure import make_timer
 
 CHANNELS = 144
 SIZE = 64
@@ -21,17 +21,30 @@ LAYOUTS = (('nchw', torch.contiguous_format),
            ('channels_last', torch.channels_last))
 
 
-def reference_conv_macs(channels: int = CHANNELS, size: int = SIZE) -> int:
-    """MACs of a C×C 3×3 conv (no bias, padding 1) on a C×S×S map."""
-    return channels * channels * 9 * size * size
+def cpu_name() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else
+    ``platform``'s guess."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
-def default_threads() -> int:
+def usable_cores() -> int:
     """The CPUs this process may use."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def reference_conv_macs(channels: int = CHANNELS, size: int = SIZE) -> int:
+    """MACs of a C×C 3×3 conv (no bias, padding 1) on a C×S×S map."""
+    return channels * channels * 9 * size * size
 
 
 def reference_conv_gmacs(threads: Optional[int] = None,
@@ -54,14 +67,16 @@ def reference_conv_gmacs(threads: Optional[int] = None,
 
     Returns:
         dict: ``description``, ``macs``, ``threads``, per layout (``nchw``,
-        ``channels_last``) ``latency_ms`` (mean per call of the fastest
-        round) and
-        ``gmac_per_s``, ``gmac_per_s`` of the faster layout, and ``rounds``.
+        ``channels_last``) ``latency_ms`` (median per call of the fastest
+        round) and ``gmac_per_s``, ``gmac_per_s`` of the faster layout,
+        and ``rounds``.
 
     Raises:
         ValueError: If ``threads``, ``rounds`` or ``repeats`` is below 1.
     """
-    threads = default_threads() if threads is None else threads
+    from torch.utils.benchmark import Timer
+
+    threads = usable_cores() if threads is None else threads
     if threads < 1 or rounds < 1 or repeats < 1:
         raise ValueError('threads, rounds and repeats must be >= 1, got '
                          f'{threads}, {rounds}, {repeats}')
@@ -73,9 +88,13 @@ def reference_conv_gmacs(threads: Optional[int] = None,
     for _ in range(rounds):
         measured = {}
         for layout, fmt in LAYOUTS:
-            layout_conv = conv.to(memory_format=fmt)
-            timer = make_timer(layout_conv, x.contiguous(memory_format=fmt),
-                               threads)
+            timer = Timer(
+                stmt='with torch.no_grad(): conv(x)',
+                globals=dict(
+                    conv=conv.to(memory_format=fmt),
+                    x=x.contiguous(memory_format=fmt),
+                    torch=torch),
+                num_threads=threads)
             seconds = timer.timeit(repeats).median
             measured[layout] = dict(
                 latency_ms=seconds * 1e3, gmac_per_s=macs / seconds / 1e9)
@@ -85,12 +104,7 @@ def reference_conv_gmacs(threads: Optional[int] = None,
         macs=macs,
         threads=threads,
         rounds=per_round)
-    for layout, _ in LAYOUTS:
-        result[layout] = max((r[layout] for r in per_round),
-                             key=lambda m: m['gmac_per_s'])
-    result['gmac_per_s'] = max(result[layout]['gmac_per_s']
-                               for layout, _ in LAYOUTS)
-    return result
+    return _best_of_rounds(result)
 
 
 def combine_rounds(results: List[dict]) -> dict:
@@ -99,12 +113,19 @@ def combine_rounds(results: List[dict]) -> dict:
     the fastest."""
     merged = dict(results[0])
     merged['rounds'] = [r for res in results for r in res['rounds']]
+    return _best_of_rounds(merged)
+
+
+def _best_of_rounds(result: dict) -> dict:
     for layout, _ in LAYOUTS:
-        merged[layout] = max((r[layout] for r in merged['rounds']),
+        result[layout] = max((r[layout] for r in result['rounds']),
                              key=lambda m: m['gmac_per_s'])
-    merged['gmac_per_s'] = max(merged[layout]['gmac_per_s']
+    result['gmac_per_s'] = max(result[layout]['gmac_per_s']
                                for layout, _ in LAYOUTS)
-    return merged
+    return result
 
 
-__all__ = ['reference_conv_gmacs', 'reference_conv_macs', 'combine_rounds']
+__all__ = [
+    'cpu_name', 'usable_cores', 'reference_conv_gmacs',
+    'reference_conv_macs', 'combine_rounds'
+]

@@ -4,21 +4,22 @@ import os
 import os.path as osp
 from typing import Dict
 
+from ..result import BenchmarkResult
 from .csv_table import format_csv
 from .json_report import format_json
 from .markdown import format_markdown
 from .png_plot import render_png
 
-#: Output file name -> formatter of the result dict (returns bytes).
+#: Output file name -> formatter of the result (returns bytes).
 OUTPUTS = {
     'benchmark.md': lambda result: format_markdown(result).encode(),
-    'benchmark.csv': lambda result: format_csv(result['models']).encode(),
+    'benchmark.csv': lambda result: format_csv(result.models).encode(),
     'benchmark.json': lambda result: format_json(result).encode(),
     'benchmark.png': render_png,
 }
 
 
-def write_outputs(result: dict, out_dir: str) -> Dict[str, str]:
+def write_outputs(result: BenchmarkResult, out_dir: str) -> Dict[str, str]:
     """Write ``benchmark.{md,csv,json,png}`` to ``out_dir``.
 
     Every output is rendered before the first file is written, and each is

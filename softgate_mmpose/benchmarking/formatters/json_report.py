@@ -1,8 +1,10 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""JSON: the whole result (environment, settings, rows, ratios, reference
-conv, command)."""
+"""JSON: the whole result (environment, settings, rows, fastest runtimes,
+ratios, reference conv, command)."""
 import json
 import math
+
+from ..result import BenchmarkResult
 
 
 def _finite(value):
@@ -16,6 +18,7 @@ def _finite(value):
     return value
 
 
-def format_json(result: dict) -> str:
+def format_json(result: BenchmarkResult) -> str:
     """The result as indented JSON."""
-    return json.dumps(_finite(result), indent=2, allow_nan=False) + '\n'
+    return json.dumps(
+        _finite(result.to_dict()), indent=2, allow_nan=False) + '\n'

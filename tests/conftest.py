@@ -1,4 +1,4 @@
-"""Shared fixtures: repository paths and the read-only shared data beside the checkout."""
+"""Shared fixtures: repository paths and the real-photo samples under data/."""
 import importlib.util
 import os.path as osp
 import sys
@@ -6,22 +6,22 @@ from types import ModuleType
 
 import pytest
 
-from .constants import DEFAULT_CONFIG, MPII_ALIAS, REPO_ROOT, SHARED_DATA
+from .constants import DEFAULT_CONFIG, MPII_ALIAS, REPO_ROOT, SAMPLE_DATA
 
 
-def _shared_data_path(*parts: str) -> str:
-    """Path under ``../shared/data``; skips the test when it is absent."""
-    path = osp.join(SHARED_DATA, *parts)
+def _sample_data_path(*parts: str) -> str:
+    """Path under the shipped ``data/`` samples; fails when it is absent."""
+    path = osp.join(SAMPLE_DATA, *parts)
     if not osp.exists(path):
-        pytest.skip(f'shared test data not found at {path} (the checkout has '
-                    'no ../shared/data beside it)')
+        pytest.fail(f'sample data not found at {path}: the checkout is incomplete '
+                    '(data/lspet_sample and data/mpii_sample ship with the project)')
     return path
 
 
 @pytest.fixture(scope='session')
-def shared_data_path():
-    """``shared_data_path(*parts)``: a path under ``../shared/data``; skips the test if absent."""
-    return _shared_data_path
+def sample_data_path():
+    """``sample_data_path(*parts)``: a path under the shipped ``data/`` samples."""
+    return _sample_data_path
 
 
 @pytest.fixture
@@ -54,8 +54,9 @@ def load_tool():
 
 @pytest.fixture(scope='session')
 def lsp2coco() -> ModuleType:
-    """``tools/dataset_converters/lsp2coco.py`` as a module (LSP -> COCO conversion)."""
-    return _load_tool('dataset_converters/lsp2coco.py')
+    """The LSP -> COCO converter, ``softgate_mmpose.datasets.converters.lsp``."""
+    from softgate_mmpose.datasets.converters import lsp
+    return lsp
 
 
 def _write_tiny_coco(root: str, num_images: int = 4, size: int = 64, seed: int = 0) -> str:
@@ -220,9 +221,9 @@ def tiny_cfg_args() -> list:
 
 @pytest.fixture(scope='session')
 def mpii_images() -> list:
-    """The five real MPII images (skips the test when absent)."""
+    """The five real MPII images of ``data/mpii_sample``."""
     import os
-    root = _shared_data_path('mpii_sample')
+    root = _sample_data_path('mpii_sample')
     names = sorted(n for n in os.listdir(root) if n.endswith('.jpg'))
     if not names:
         pytest.skip(f'no images in {root}')

@@ -6,8 +6,8 @@ module-level code (parametrize lists, derived paths) needs them at import time.
 import os.path as osp
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: Read-only real data beside the checkout; tests skip when it is absent.
-SHARED_DATA = osp.join(osp.dirname(REPO_ROOT), 'shared', 'data')
+#: The real-photo samples shipped with the project (data/README.md).
+SAMPLE_DATA = osp.join(REPO_ROOT, 'data')
 TOOLS = osp.join(REPO_ROOT, 'tools')
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'mpii',
                           'td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py')

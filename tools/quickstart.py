@@ -8,25 +8,25 @@ whether the target was met and the wall time beside the machine's reference
 conv rate, and draws the checkpoint's predictions on held-out images next to
 the checkpoint.
 
-Real (``--real``): converts the 400-image LSP-extended sample
-(``../shared/data/lspet_sample``) with ``tools/dataset_converters/lsp2coco.py``,
-trains the small LSP config on 300 of its images and evaluates it on the other
-100, the same way. A 300-image toy: it shows the model on real people, it is
-not an accuracy figure.
+Real (``--real``): converts the 400-image LSP-extended sample shipped in
+``data/lspet_sample``, trains the sample's LSP config on its first 300 images
+and evaluates it on the last 100, the same way, beside the mean-pose baseline
+(the training people's mean pose placed into each held-out person's box).
+``--real-eval val`` trains on the first 240 and evaluates on the next 60
+instead: the split on which a recipe is chosen, the held-out 100 unread.
 
 Example:
     python tools/quickstart.py --work-dir work_dirs/quickstart
     python tools/quickstart.py --real --work-dir work_dirs/quickstart-real
 """
 import argparse
-import importlib.util
 import json
 import math
 import os
 import os.path as osp
 import sys
 import time
-from types import ModuleType
+from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 import cv2
@@ -37,18 +37,15 @@ from mmengine.runner import Runner
 
 from mmpose.apis import inference_topdown, init_model
 from mmpose.visualization import PoseLocalVisualizer
+from softgate_mmpose.datasets.baselines import mean_pose_pck
+from softgate_mmpose.datasets.converters import (convert_dataset,
+                                                 select_images, write_coco)
+from softgate_mmpose.datasets.generators import generate_synthetic_dataset
+from softgate_mmpose.evaluation import LspPCKAccuracy
+from softgate_mmpose.utils import atomic_write_bytes
+from softgate_mmpose.utils.machine import reference_conv_gmacs
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, ROOT)
-# The benchmark's reference conv (tools/ is not a package).
-sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
-
-from benchmarking import reference_conv_gmacs  # noqa: E402
-
-from softgate_mmpose.datasets.generators import \
-    generate_synthetic_dataset  # noqa: E402
-from softgate_mmpose.utils import atomic_write_bytes  # noqa: E402
 
 SYNTHETIC_CONFIG = osp.join(
     ROOT, 'configs', 'synthetic',
@@ -56,9 +53,15 @@ SYNTHETIC_CONFIG = osp.join(
 REAL_CONFIG = osp.join(
     ROOT, 'configs', 'lsp',
     'td-hm_softgate-hg2-c64_1xb16-400it_lspet-sample-128x128.py')
-REAL_DATA = osp.join(osp.dirname(ROOT), 'shared', 'data', 'lspet_sample')
+REAL_DATA = osp.join(ROOT, 'data', 'lspet_sample')
 #: Images of the LSP-extended sample used for training; the rest is held out.
 REAL_NUM_TRAIN = 300
+#: ``--real-eval val``: the first ``REAL_NUM_FIT`` of the training images fit
+#: the model, the other training images evaluate it.
+REAL_NUM_FIT = 240
+#: Reference conv rate of the slow machine kind the run time is estimated
+#: for, GMAC/s (a 2-core AVX2 CPU).
+SLOW_GMACS = 30.
 PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean')
 TILE = 256  # side of one prediction tile, pixels
 
@@ -71,8 +74,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--real',
         action='store_true',
-        help='train on 300 images of the LSP-extended sample and evaluate on '
-        'the other 100 (a toy on real people, not an accuracy figure)')
+        help='train on the first 300 images of the LSP-extended sample and '
+        'evaluate on the last 100, beside the mean-pose baseline')
+    parser.add_argument(
+        '--real-eval',
+        choices=('held-out', 'val'),
+        default='held-out',
+        help='--real: evaluate on the 100 held-out images (default), or '
+        f'(val) train on the first {REAL_NUM_FIT} images and evaluate on the '
+        f'other {REAL_NUM_TRAIN - REAL_NUM_FIT} training images, to choose a '
+        'recipe without the held-out ones')
     parser.add_argument(
         '--config',
         help='config file (default: the synthetic quickstart config, or '
@@ -193,17 +204,41 @@ def prepare_synthetic(args: argparse.Namespace) -> Tuple[str, None]:
     return data_root, None
 
 
-def load_lsp2coco() -> ModuleType:
-    """``tools/dataset_converters/lsp2coco.py`` as a module."""
-    path = osp.join(ROOT, 'tools', 'dataset_converters', 'lsp2coco.py')
-    spec = importlib.util.spec_from_file_location('lsp2coco', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@dataclass
+class RealData:
+    """The converted LSP-extended sample of a ``--real`` run.
+
+    Attributes:
+        root (str): The sample directory (``data_root`` of the config).
+        ann_files (dict[str, str]): ``'train'`` / ``'val'`` → the COCO JSON
+            of the images trained on / evaluated.
+        splits (dict[str, dict]): The same splits as COCO dicts.
+        description (str): What is evaluated, for the printed table.
+    """
+    root: str
+    ann_files: Dict[str, str]
+    splits: Dict[str, dict]
+    description: str
 
 
-def prepare_real(args: argparse.Namespace) -> Tuple[str, Dict[str, str]]:
-    """Convert the LSP-extended sample into a 300 / 100 split.
+def real_split(num: int, evaluate: str) -> Dict[str, range]:
+    """Image positions trained on (``'train'``) and evaluated (``'val'``).
+
+    ``'held-out'``: the first ``REAL_NUM_TRAIN`` / the rest; ``'val'``: the
+    first ``REAL_NUM_FIT`` / the other training images.
+    """
+    if num <= REAL_NUM_TRAIN:
+        raise ValueError(f'the sample holds {num} images; the run trains on '
+                         f'{REAL_NUM_TRAIN} and needs more to evaluate on')
+    if evaluate == 'val':
+        return dict(
+            train=range(REAL_NUM_FIT), val=range(REAL_NUM_FIT,
+                                                 REAL_NUM_TRAIN))
+    return dict(train=range(REAL_NUM_TRAIN), val=range(REAL_NUM_TRAIN, num))
+
+
+def prepare_real(args: argparse.Namespace) -> RealData:
+    """Convert the LSP-extended sample and split it (see :func:`real_split`).
 
     The images stay where they are (``data_root`` is the sample directory);
     the two COCO-style annotation files go to ``WORK_DIR/data``.
@@ -215,30 +250,36 @@ def prepare_real(args: argparse.Namespace) -> Tuple[str, Dict[str, str]]:
     if missing:
         raise FileNotFoundError(
             'quickstart --real needs the LSP-extended sample (joints.mat and '
-            f'images/ of 400 images) at "{sample}"; missing: '
-            + ', '.join(f'"{p}"' for p in missing) + '. Pass its location '
+            f'images/ of 400 images) at "{sample}"; missing: ' +
+            ', '.join(f'"{p}"' for p in missing) + '. Pass its location '
             'with --data-root.')
-    lsp2coco = load_lsp2coco()
-    _, splits = lsp2coco.convert_dataset(joints, images, data_root=sample)
-    coco = splits['train']
-    num = len(coco['images'])
-    if num <= REAL_NUM_TRAIN:
-        raise ValueError(
-            f'quickstart --real: "{joints}" holds {num} images; the run '
-            f'trains on {REAL_NUM_TRAIN} and needs more to evaluate on')
+    _, converted = convert_dataset(joints, images, data_root=sample)
+    coco = converted['train']
+    try:
+        indices = real_split(len(coco['images']), args.real_eval)
+    except ValueError as error:
+        raise ValueError(f'quickstart --real: "{joints}": {error}') from None
     out_dir = osp.join(args.work_dir, 'data')
     os.makedirs(out_dir, exist_ok=True)
-    ann_files = {}
-    for split, indices in (('train', range(REAL_NUM_TRAIN)),
-                           ('val', range(REAL_NUM_TRAIN, num))):
-        ann_files[split] = osp.abspath(
-            lsp2coco.write_coco(
-                lsp2coco.select_images(coco, indices),
-                osp.join(out_dir, f'lspet_sample_{split}.json')))
-    print(f'[quickstart] LSP-extended sample {sample}: '
-          f'{REAL_NUM_TRAIN} train / {num - REAL_NUM_TRAIN} held-out images, '
-          f'annotations in {out_dir}', flush=True)
-    return sample, ann_files
+    splits = {k: select_images(coco, v) for k, v in indices.items()}
+    ann_files = {
+        k: osp.abspath(
+            write_coco(v, osp.join(out_dir, f'lspet_sample_{k}.json')))
+        for k, v in splits.items()
+    }
+    num_train, num_val = len(indices['train']), len(indices['val'])
+    if args.real_eval == 'val':
+        description = (f'the validation split of the LSP-extended sample '
+                       f'(training images {REAL_NUM_FIT + 1}-'
+                       f'{REAL_NUM_TRAIN})')
+        what = 'validation'
+    else:
+        description = 'the LSP-extended sample, held out'
+        what = 'held-out'
+    print(f'[quickstart] LSP-extended sample {sample}: {num_train} train / '
+          f'{num_val} {what} images, annotations in {out_dir}',
+          flush=True)
+    return RealData(sample, ann_files, splits, description)
 
 
 def collect_val_metrics(runner: Runner) -> dict:
@@ -270,10 +311,36 @@ def person_tile(img: np.ndarray, bbox_xywh: np.ndarray,
     return tile, matrix
 
 
+def person_pck(pred: np.ndarray, ann: dict) -> Tuple[int, int]:
+    """Correct and scored joints of one person, as the evaluation counts
+    them (:class:`LspPCKAccuracy` at 0.2 over the labelled joints)."""
+    gt = np.reshape(ann['keypoints'], (-1, 3))
+    metric = LspPCKAccuracy(thr=0.2)
+    metric.process([], [
+        dict(
+            pred_instances=dict(keypoints=pred.reshape(1, -1, 2)),
+            gt_instances=dict(
+                keypoints=gt[None, :, :2],
+                keypoints_visible=np.minimum(gt[None, :, 2], 1)))
+    ])
+    result = metric.results[0]
+    return int(result['correct'].sum()), int(result['evaluated'].sum())
+
+
+def caption(tile: np.ndarray, text: str) -> np.ndarray:
+    """``tile`` with ``text`` on a dark band at its top."""
+    tile = tile.copy()
+    tile[:22] = (tile[:22] * 0.35).astype(tile.dtype)
+    cv2.putText(tile, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
 def draw_predictions(cfg: Config, checkpoint: str, num_vis: int,
                      out_file: str) -> None:
     """Draw the checkpoint's predictions on held-out people in a grid of
-    tiles (each person's box, enlarged)."""
+    tiles (each person's box, enlarged), each captioned with the person's
+    PCK@0.2: correct over scored (labelled) joints."""
     model = init_model(cfg, checkpoint, device='cpu')
     visualizer = PoseLocalVisualizer.get_instance(
         'softgate_quickstart', radius=3, line_width=2)
@@ -282,29 +349,33 @@ def draw_predictions(cfg: Config, checkpoint: str, num_vis: int,
     data_root = val.data_root
     with open(osp.join(data_root, val.ann_file)) as f:
         ann = json.load(f)
-    bboxes = {a['image_id']: a['bbox'] for a in ann['annotations']}
+    anns = {a['image_id']: a for a in ann['annotations']}
     tiles = []
-    for info in [i for i in ann['images'] if i['id'] in bboxes][:num_vis]:
+    for info in [i for i in ann['images'] if i['id'] in anns][:num_vis]:
         img_path = osp.join(data_root, val.data_prefix['img'],
                             info['file_name'])
         img = cv2.imread(img_path)
         if img is None:
             raise FileNotFoundError(f'could not read image "{img_path}"')
-        bbox = np.array(bboxes[info['id']], dtype=np.float64)
+        bbox = np.array(anns[info['id']]['bbox'], dtype=np.float64)
         sample = inference_topdown(
             model, img, bbox[None], bbox_format='xywh')[0]
-        tile, matrix = person_tile(img, bbox, TILE)
         kpts = sample.pred_instances.keypoints  # (1, K, 2), image pixels
+        correct, scored = person_pck(kpts, anns[info['id']])
+        tile, matrix = person_tile(img, bbox, TILE)
         sample.pred_instances.keypoints = kpts @ matrix[:, :2].T + matrix[:,
                                                                          2]
-        tiles.append(
-            visualizer.add_datasample(
-                info['file_name'],
-                tile[..., ::-1],
-                sample,
-                draw_gt=False,
-                draw_bbox=False,
-                kpt_thr=0.)[..., ::-1])
+        drawn = visualizer.add_datasample(
+            info['file_name'],
+            tile[..., ::-1],
+            sample,
+            draw_gt=False,
+            draw_bbox=False,
+            kpt_thr=0.)[..., ::-1]
+        name = osp.splitext(osp.basename(info['file_name']))[0]
+        pck = (f'PCK {100 * correct / scored:.0f} % ({correct}/{scored})'
+               if scored else 'no torso: not scored')
+        tiles.append(caption(drawn, f'{name}  {pck}'))
     if not tiles:
         raise ValueError(f'no annotated held-out image to draw in '
                          f'"{val.ann_file}"')
@@ -321,12 +392,26 @@ def draw_predictions(cfg: Config, checkpoint: str, num_vis: int,
     atomic_write_bytes(out_file, buf.tobytes())
 
 
+def pck_table(metrics: Dict[str, float],
+              baseline: Optional[Dict[str, float]] = None) -> str:
+    """The per-part table: the model's PCK, and the baseline's beside it."""
+    width = max(len(p) for p in PARTS)
+    head = f'{"part":<{width}}  PCK@0.2 (%)'
+    lines = [head + ('  mean pose (%)' if baseline else '')]
+    for part in (p for p in PARTS if p in metrics):
+        line = f'{part:<{width}}  {metrics[part]:6.2f}'
+        if baseline:
+            line += f'{"":7}{baseline[part]:6.2f}'
+        lines.append(line)
+    return '\n'.join(lines)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.time()
     torch.set_num_threads(args.threads)
     cpus, load_start = os.cpu_count(), os.getloadavg()[0]
-    # The benchmark's single-conv rate tells a slow machine from a problem.
+    # The single-conv rate tells a slow machine from a problem.
     ref = reference_conv_gmacs(threads=args.threads)
     ref_line = (f'{ref["description"]}, {ref["threads"]} threads: '
                 f'{ref["gmac_per_s"]:.1f} GMAC/s')
@@ -339,9 +424,17 @@ def main(argv=None) -> int:
         print('[quickstart] the CPUs are busy: if iterations are slow, '
               '--threads 1 avoids multi-threading stalls', flush=True)
 
+    baseline = None
     try:
-        data_root, ann_files = (prepare_real if args.real else
-                                prepare_synthetic)(args)
+        if args.real:
+            real = prepare_real(args)
+            data_root, ann_files = real.root, real.ann_files
+            what = real.description
+            baseline = mean_pose_pck(real.splits['train'],
+                                     real.splits['val'])
+        else:
+            data_root, ann_files = prepare_synthetic(args)
+            what = 'the synthetic dataset'
     except (FileNotFoundError, ValueError) as error:
         print(f'[quickstart] ERROR: {error}', file=sys.stderr)
         return 1
@@ -364,14 +457,14 @@ def main(argv=None) -> int:
     total = time.time() - start
 
     num_val = len(runner.val_dataloader.dataset)
-    width = max(len(p) for p in PARTS)
-    lines = [f'{"part":<{width}}  PCK@0.2 (%)']
-    lines += [f'{p:<{width}}  {metrics[p]:6.2f}' for p in PARTS
-              if p in metrics]
-    what = ('the LSP-extended sample (a 300-image toy, not an accuracy '
-            'figure)' if args.real else 'the synthetic dataset')
     print(f'\n[quickstart] held-out PCK@0.2 (torso), {num_val} images of '
-          f'{what}:\n' + '\n'.join(lines))
+          f'{what}:\n' + pck_table(metrics, baseline))
+    if baseline:
+        print('[quickstart] mean pose: the training people\'s mean joint '
+              'positions in their boxes, placed into each evaluated '
+              'person\'s box (the box the model is given); model / mean '
+              f'pose: {metrics["Mean"] / baseline["Mean"]:.1f}x '
+              f'(Mean {metrics["Mean"]:.2f} / {baseline["Mean"]:.2f})')
     if args.target is not None:
         met = metrics['Mean'] >= args.target
         print(f'[quickstart] target Mean PCK@0.2 >= {args.target:.0f}: '
@@ -381,6 +474,10 @@ def main(argv=None) -> int:
           f'threads on {cpus} CPUs, load average {load_start:.2f} at the '
           f'start, {os.getloadavg()[0]:.2f} at the end; machine reference: '
           f'{ref_line}')
+    slow = total * ref['gmac_per_s'] / SLOW_GMACS
+    print(f'[quickstart] estimated wall time on a {SLOW_GMACS:.0f} GMAC/s '
+          f'machine (a 2-core AVX2 CPU): {slow / 60:.1f} min (this run\'s, '
+          'scaled by the reference conv)')
     print(f'[quickstart] checkpoint:  {checkpoint}')
     print(f'[quickstart] predictions: {vis_file}')
     return 0

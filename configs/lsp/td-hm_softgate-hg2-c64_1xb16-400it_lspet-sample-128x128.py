@@ -61,7 +61,7 @@ val_pipeline = [
 
 # data loaders: tools/quickstart.py sets data_root (the sample) and the annotation files it
 # writes; one worker decodes images on the second core
-data_root = '../shared/data/lspet_sample/'
+data_root = 'data/lspet_sample/'
 train_dataloader = dict(
     batch_size=16,
     num_workers=1,

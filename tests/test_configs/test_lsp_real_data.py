@@ -59,7 +59,7 @@ def small_lsp_config(work_dir: str, data_root: str, ann_file: str, img_dir: str)
 
 
 @pytest.mark.slow
-def test_overfits_real_subset(tmp_path, lsp2coco, shared_data_path):
+def test_overfits_real_subset(tmp_path, lsp2coco, sample_data_path):
     """Trained on 16 real LSP-extended people with the LSP config's own pipeline (flip, rotation,
     scale) and evaluated on them with flip test, the small model fits them: Mean PCK@0.2 >= 90.
 
@@ -78,8 +78,8 @@ def test_overfits_real_subset(tmp_path, lsp2coco, shared_data_path):
     partner; metainfo names) and tests/test_tools/test_dataset_converters/test_lsp2coco.py
     (joints checked by hand against joints.mat).
     """
-    joints = shared_data_path('lspet_sample', 'joints.mat')
-    images = shared_data_path('lspet_sample', 'images')
+    joints = sample_data_path('lspet_sample', 'joints.mat')
+    images = sample_data_path('lspet_sample', 'images')
     layout, splits = lsp2coco.convert_dataset(joints, images)
     coco = splits['train']
     assert layout == 'lspet' and len(coco['images']) == 400

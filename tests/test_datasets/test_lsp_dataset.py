@@ -12,8 +12,9 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS
 from softgate_mmpose.datasets import LSP_METAINFO_FILE, LspDataset
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LSPET_DIR = REPO_ROOT.parent / 'shared' / 'data' / 'lspet_sample'
+from ..constants import SAMPLE_DATA
+
+LSPET_DIR = Path(SAMPLE_DATA) / 'lspet_sample'
 CODEC = dict(
     type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
 LSP_FLIP_INDICES = [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13]
@@ -22,8 +23,6 @@ LSP_FLIP_INDICES = [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13]
 @pytest.fixture(scope='module')
 def lspet(tmp_path_factory, lsp2coco) -> dict:
     """The real LSP-extended sample converted into a temporary data root."""
-    if not (LSPET_DIR / 'joints.mat').is_file():
-        pytest.skip(f'real LSP-extended sample not found at {LSPET_DIR}')
     root = tmp_path_factory.mktemp('lsp_root')
     lsp2coco.convert_lsp(
         str(LSPET_DIR / 'joints.mat'), str(LSPET_DIR / 'images'),

@@ -28,8 +28,8 @@ def cfg() -> Config:
 
 
 @pytest.fixture(scope='module')
-def sample_root(shared_data_path) -> str:
-    return shared_data_path('mpii_sample')
+def sample_root(sample_data_path) -> str:
+    return sample_data_path('mpii_sample')
 
 
 def write_headboxes(path: str, num: int, diagonal=(30., 40.)) -> float:

@@ -12,8 +12,9 @@ from mmpose.registry import DATASETS, METRICS
 from mmpose.structures import PoseDataSample
 from softgate_mmpose.evaluation import LspPCKAccuracy
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LSPET_DIR = REPO_ROOT.parent / 'shared' / 'data' / 'lspet_sample'
+from ..constants import SAMPLE_DATA
+
+LSPET_DIR = Path(SAMPLE_DATA) / 'lspet_sample'
 KEYS = ['Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean']
 R_HIP, L_SHOULDER = 2, 9
 
@@ -216,8 +217,6 @@ def test_real_pipeline_samples(tmp_path, lsp2coco):
     """Fields produced by LspDataset + MMPose's val pipeline are what the
     metric reads: ground truth as prediction scores 100, a shift of 0.3
     torso lengths scores 0."""
-    if not (LSPET_DIR / 'joints.mat').is_file():
-        pytest.skip(f'real LSP-extended sample not found at {LSPET_DIR}')
     lsp2coco.convert_lsp(
         str(LSPET_DIR / 'joints.mat'), str(LSPET_DIR / 'images'),
         str(tmp_path))

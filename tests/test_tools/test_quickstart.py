@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 
-from ..constants import REPO_ROOT, SHARED_DATA
+from ..constants import REPO_ROOT
 
 QUICKSTART = osp.join(REPO_ROOT, 'tools', 'quickstart.py')
 PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean')
@@ -33,13 +34,14 @@ def _finish(proc: subprocess.Popen) -> str:
     return out
 
 
-def _pck_table(out: str) -> dict:
-    """Part -> held-out PCK@0.2 from the printed table."""
+def _pck_table(out: str, column: int = 0) -> dict:
+    """Part -> held-out PCK@0.2 from the printed table (column 1: the
+    mean-pose baseline of a --real run)."""
     table = {}
     for part in PARTS:
-        m = re.search(rf'^{part} +(\d+\.\d\d)$', out, re.M)
-        assert m, f'no {part} row in:\n{out[-2000:]}'
-        table[part] = float(m.group(1))
+        m = re.search(rf'^{part} +(\d+\.\d\d)(?: +(\d+\.\d\d))?$', out, re.M)
+        assert m and m.group(column + 1), f'no {part} row in:\n{out[-2000:]}'
+        table[part] = float(m.group(column + 1))
     return table
 
 
@@ -92,21 +94,55 @@ def test_real_without_the_sample_says_where(tmp_path, load_tool):
     assert not (tmp_path / 'work').exists()
 
 
+def test_real_splits(load_tool):
+    """Held out: the first 300 images train, the rest is evaluated; val: the
+    first 240 train, the other 60 training images are evaluated, and no
+    held-out image is read."""
+    quickstart = load_tool('quickstart.py')
+    held_out = quickstart.real_split(400, 'held-out')
+    assert held_out == dict(train=range(300), val=range(300, 400))
+    val = quickstart.real_split(400, 'val')
+    assert val == dict(train=range(240), val=range(240, 300))
+    with pytest.raises(ValueError, match='holds 300 images'):
+        quickstart.real_split(300, 'val')
+
+
+def test_person_pck_counts_as_the_metric(load_tool):
+    """The per-image caption: correct over scored joints at 0.2 torso."""
+    quickstart = load_tool('quickstart.py')
+    rng = np.random.default_rng(0)
+    gt = np.concatenate([rng.uniform(0, 100, (14, 2)), np.full((14, 1), 2.)], axis=1)
+    gt[0] = 0  # right ankle not labelled: not scored
+    ann = dict(keypoints=gt.reshape(-1).tolist())
+    torso = np.linalg.norm(gt[9, :2] - gt[2, :2])
+    pred = gt[None, :, :2].copy()
+    assert quickstart.person_pck(pred, ann) == (13, 13)
+    pred[0, 5] += 0.25 * torso  # left ankle beyond the threshold
+    assert quickstart.person_pck(pred, ann) == (12, 13)
+    gt[9, 2] = 0  # left shoulder unlabelled: no torso, nothing scored
+    assert quickstart.person_pck(pred, dict(keypoints=gt.reshape(-1).tolist())) == (0, 0)
+
+
 @pytest.mark.slow
 def test_quickstart_real_runs(tmp_path):
-    """--real trains on 300 sample images and evaluates the other 100 (2 iterations here)."""
-    sample = osp.join(SHARED_DATA, 'lspet_sample')
-    if not osp.isdir(sample):
-        pytest.skip(f'shared test data not found at {sample} (the checkout has no '
-                    '../shared/data beside it)')
+    """--real trains on the first 300 images of the shipped sample and evaluates
+    the last 100 beside the mean-pose baseline (2 iterations here)."""
     work = tmp_path / 'work'
     out = _finish(subprocess.Popen(
         _cmd(work, '--real', '--max-iters', '2', '--num-vis', '2', *LIGHT), cwd=REPO_ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    assert osp.join('data', 'lspet_sample') in out
     assert '300 train / 100 held-out images' in out
-    assert '100 images of the LSP-extended sample (a 300-image toy' in out
+    assert '100 images of the LSP-extended sample, held out' in out
     _pck_table(out)
-    assert '[quickstart] target' not in out  # no target for a toy
+    baseline = _pck_table(out, column=1)
+    # The mean pose of the first 300 people scored on the last 100
+    # (tests/test_datasets/test_baselines.py checks the figures).
+    assert 3 < baseline['Mean'] < 7, baseline
+    assert re.search(r'model / mean pose: \d+\.\dx \(Mean \d+\.\d\d / '
+                     rf'{baseline["Mean"]:.2f}\)', out)
+    assert re.search(r'estimated wall time on a 30 GMAC/s machine .*: \d+\.\d min', out)
+    assert '[quickstart] target' not in out  # no target on the sample
     splits = {}
     for split in ('train', 'val'):
         with open(work / 'data' / f'lspet_sample_{split}.json') as f:

@@ -15,12 +15,12 @@ from ..constants import DEFAULT_CONFIG
     not torch.cuda.is_available(),
     reason='needs a CUDA GPU: --amp is mmengine\'s CUDA mixed precision, and torch sees no GPU '
     'on this machine')
-def test_one_mpii_iteration_with_amp_on_cuda(tmp_path, shared_data_path, run_tool, python_tool,
+def test_one_mpii_iteration_with_amp_on_cuda(tmp_path, sample_data_path, run_tool, python_tool,
                                              scalar_logs, assert_finite):
     """One iteration of the default MPII config as a user runs it (the full 4 x 144 model at
     256x256, the config's pipeline), on the five images of the MPII sample in MMPose's MPII
     annotation format: one batch of 5."""
-    ann_file = shared_data_path('mpii_sample', 'test_mpii.json')
+    ann_file = sample_data_path('mpii_sample', 'test_mpii.json')
     root = osp.dirname(ann_file)
     work_dir = tmp_path / 'work'
     options = [

@@ -8,7 +8,7 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from ..constants import REPO_ROOT, SHARED_DATA, SYNTHETIC_CONFIG, TINY_MODEL, TOOLS
+from ..constants import REPO_ROOT, SAMPLE_DATA, SYNTHETIC_CONFIG, TINY_MODEL, TOOLS
 
 LSP_PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean')
 MMPOSE_TOOLS = osp.join(
@@ -133,10 +133,7 @@ def test_train_then_test_on_synthetic_data(synthetic_root, tmp_path, loaders, it
 
 @pytest.mark.slow
 def test_train_then_test_on_lsp_extended_sample(tmp_path, lsp2coco, loaders, train_and_test):
-    lspet = osp.join(SHARED_DATA, 'lspet_sample')
-    if not osp.isfile(osp.join(lspet, 'joints.mat')):
-        pytest.skip(f'LSP-extended sample not found at {lspet} (no ../shared/data beside the '
-                    'checkout)')
+    lspet = osp.join(SAMPLE_DATA, 'lspet_sample')
     written = lsp2coco.convert_lsp(osp.join(lspet, 'joints.mat'), osp.join(lspet, 'images'),
                                    str(tmp_path / 'annotations'))
     ann_file = written['lspet_train']

@@ -76,9 +76,9 @@ def load_state_dict(path: str) -> dict:
 
 
 @pytest.fixture(scope='module')
-def mpii_checkpoint(tmp_path_factory, shared_data_path) -> str:
+def mpii_checkpoint(tmp_path_factory, sample_data_path) -> str:
     """A checkpoint of the tiny MPII model after 2 real training iterations."""
-    root = shared_data_path('mpii_sample')
+    root = sample_data_path('mpii_sample')
     init_default_scope('mmpose')
     work_dir = str(tmp_path_factory.mktemp('mpii_run'))
     cfg = tiny_cfg(DEFAULT_CONFIG,
@@ -94,11 +94,11 @@ def mpii_checkpoint(tmp_path_factory, shared_data_path) -> str:
 
 
 @pytest.fixture(scope='module')
-def lsp_train_set(tmp_path_factory, lsp2coco, shared_data_path) -> dict:
+def lsp_train_set(tmp_path_factory, lsp2coco, sample_data_path) -> dict:
     """The real LSP-extended sample converted, as a dataset override."""
-    images = shared_data_path('lspet_sample', 'images')
+    images = sample_data_path('lspet_sample', 'images')
     root = tmp_path_factory.mktemp('lsp_root')
-    lsp2coco.convert_lsp(shared_data_path('lspet_sample', 'joints.mat'), images,
+    lsp2coco.convert_lsp(sample_data_path('lspet_sample', 'joints.mat'), images,
                          str(root / 'annotations'))
     return dict(data_root=str(root),
                 ann_file='annotations/lspet_train.json',

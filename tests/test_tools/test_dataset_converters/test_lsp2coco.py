@@ -1,6 +1,7 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""LSP / LSP-extended -> COCO conversion (tools/dataset_converters/lsp2coco.py),
-on the real LSP-extended sample."""
+"""LSP / LSP-extended -> COCO conversion (softgate_mmpose.datasets.converters.lsp
+and its command line tools/dataset_converters/lsp2coco.py), on the real
+LSP-extended sample."""
 import json
 import os
 import re
@@ -12,14 +13,13 @@ import pytest
 from PIL import Image
 from scipy.io import loadmat, savemat
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-LSPET_DIR = REPO_ROOT.parent / 'shared' / 'data' / 'lspet_sample'
+from ...constants import SAMPLE_DATA
+
+LSPET_DIR = Path(SAMPLE_DATA) / 'lspet_sample'
 
 
 @pytest.fixture(scope='module')
 def lspet_dir() -> Path:
-    if not (LSPET_DIR / 'joints.mat').is_file():
-        pytest.skip(f'real LSP-extended sample not found at {LSPET_DIR}')
     return LSPET_DIR
 
 
@@ -341,8 +341,8 @@ def test_merge_needs_both_layouts(lspet_dir, lspet_joints, tmp_path, assert_fail
     assert not out.exists()
 
 
-def test_cli(lspet_dir, lspet_joints, tmp_path, capsys, lsp2coco):
-    cli = lsp2coco
+def test_cli(lspet_dir, lspet_joints, tmp_path, capsys, load_tool):
+    cli = load_tool('dataset_converters/lsp2coco.py')
     with pytest.raises(SystemExit) as exc:
         cli.main(['--help'])
     assert exc.value.code == 0

@@ -23,11 +23,11 @@ A tree counts only when it holds the plugin's ``metafile.yml``, so a stray
 """
 import os
 import os.path as osp
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, Optional, Tuple, Union
 
 from mmengine.config import Config, ConfigDict
-from mmengine.fileio import load
-from mmengine.utils import get_installed_path
+
+from .metafile import MetafileModel, package_model_index, read_models
 
 #: The plugin's model index, relative to the ``configs/`` tree.
 METAFILE = 'metafile.yml'
@@ -35,31 +35,6 @@ METAFILE = 'metafile.yml'
 #: Directory searched for ``<alias>.pth`` when an alias is given without
 #: weights (no weights are published for this plugin, so there is no URL).
 WEIGHTS_DIR_ENV = 'SOFTGATE_MMPOSE_WEIGHTS_DIR'
-
-
-def _aliases_of(entry: dict) -> List[str]:
-    aliases = entry.get('Alias', [])
-    return [aliases] if isinstance(aliases, str) else list(aliases)
-
-
-def read_metafile(path: str) -> List[dict]:
-    """The ``Models`` of an MMPose-style metafile, or of every metafile a
-    ``model-index.yml`` imports.
-
-    Args:
-        path (str): ``metafile.yml`` or ``model-index.yml``.
-
-    Returns:
-        list[dict]: The model entries (``Name``, ``Config``, ``Alias``, ...).
-    """
-    index = load(path)
-    if 'Import' in index:  # a model index, as MMPose's .mim/model-index.yml
-        root = osp.dirname(path)
-        return [
-            entry for meta in index['Import']
-            for entry in read_metafile(osp.join(root, meta))
-        ]
-    return list(index.get('Models') or [])
 
 
 def _package_dir() -> str:
@@ -93,20 +68,19 @@ def get_config_root(package_dir: Optional[str] = None) -> str:
         '. Install the package with its configs or run from a checkout.')
 
 
-def _plugin_models() -> Iterator[Tuple[dict, str]]:
-    """``(entry, absolute config path)`` of every model of the plugin's
-    metafile; its ``Config`` paths are relative to the tree's parent."""
+def _plugin_models() -> Iterator[MetafileModel]:
+    """Every model of the plugin's metafile (``Config`` paths are relative
+    to the parent of the ``configs/`` tree)."""
     root = get_config_root()
-    for entry in read_metafile(osp.join(root, METAFILE)):
-        yield entry, osp.join(osp.dirname(root), entry['Config'])
+    return iter(read_models(osp.join(root, METAFILE), osp.dirname(root)))
 
 
 def list_model_aliases() -> Dict[str, str]:
     """Return ``{alias: absolute config path}`` of every ``Alias`` of the
     plugin's ``configs/metafile.yml``."""
     aliases = {
-        alias: path
-        for entry, path in _plugin_models() for alias in _aliases_of(entry)
+        alias: model.config
+        for model in _plugin_models() for alias in model.aliases
     }
     return dict(sorted(aliases.items()))
 
@@ -127,26 +101,19 @@ def find_mmpose_model(name: str) -> Optional[Tuple[str, Optional[str]]]:
     resolve it (first match in ``model-index.yml`` order, case-insensitive).
 
     Args:
-        name (str): E.g. ``'human'`` or ``'td-hm_hrnet-w32_8xb64-210e_mpii-256x256'``.
+        name (str): E.g. ``'human'`` or
+            ``'td-hm_hrnet-w32_8xb64-210e_mpii-256x256'``.
 
     Returns:
         tuple | None: ``(absolute config path, published weights URL or
         None)``, or ``None`` when MMPose does not know the name.
     """
-    try:
-        mim = osp.join(get_installed_path('mmpose'), '.mim')
-    except Exception:  # mmpose not installed as a package
+    index = package_model_index('mmpose')
+    if index is None:
         return None
-    index = osp.join(mim, 'model-index.yml')
-    if not osp.isfile(index):
-        return None
-    name = name.lower()
-    for entry in read_metafile(index):
-        names = [entry['Name'], *_aliases_of(entry)]
-        if name in (n.lower() for n in names):
-            weights = entry.get('Weights')
-            weights = weights[0] if isinstance(weights, list) else weights
-            return osp.join(mim, entry['Config']), weights
+    for model in read_models(index):
+        if model.is_named(name):
+            return model.config, model.weights
     return None
 
 

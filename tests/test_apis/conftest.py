@@ -6,6 +6,8 @@ from typing import Optional
 import numpy as np
 import pytest
 
+from ..constants import LSP_ALIAS, MPII_ALIAS
+
 @pytest.fixture(scope='session')
 def two_people(mpii_images) -> str:
     """The MPII sample image with two people (052475643.jpg, 854 x 480)."""
@@ -17,9 +19,9 @@ def two_people(mpii_images) -> str:
 
 @pytest.fixture(scope='session')
 def lsp_config() -> str:
-    """The config of alias ``softgate-hg4_lsp`` (skips when absent)."""
+    """The config of alias :data:`LSP_ALIAS` (skips when absent)."""
     from softgate_mmpose.apis import list_model_aliases
-    path = list_model_aliases().get('softgate-hg4_lsp')
+    path = list_model_aliases().get(LSP_ALIAS)
     if path is None or not osp.isfile(path):
         pytest.skip(f'LSP config not found: {path}')
     return path
@@ -63,5 +65,5 @@ def inside():
 def inferencer(mpii_tiny_ckpt, tiny_pose_cfg):
     """A PyTorch inferencer of the tiny MPII model."""
     from softgate_mmpose.apis import SoftGateInferencer
-    return SoftGateInferencer('softgate-hg4_mpii', mpii_tiny_ckpt, device='cpu',
+    return SoftGateInferencer(MPII_ALIAS, mpii_tiny_ckpt, device='cpu',
                               cfg_options=tiny_pose_cfg, show_progress=False)

@@ -6,9 +6,7 @@ import pytest
 import torch
 
 from softgate_mmpose.apis import SoftGateInferencer, init_model
-
-MPII_ALIAS = 'softgate-hg4_mpii'
-LSP_ALIAS = 'softgate-hg4_lsp'
+from ..constants import LSP_ALIAS, MPII_ALIAS
 
 
 def test_missing_file(inferencer, tmp_path, mpii_images):

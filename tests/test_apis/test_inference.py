@@ -7,10 +7,8 @@ import pytest
 from mmpose.apis import inference_topdown
 from mmpose.apis import init_model as mmpose_init_model
 from softgate_mmpose.apis import init_model, list_model_aliases
-
-MPII_ALIAS = 'softgate-hg4_mpii'
-LSP_ALIAS = 'softgate-hg4_lsp'
-BOXES = np.array([[230., 90., 430., 460.], [450., 100., 610., 460.]])
+from ..constants import LSP_ALIAS, MPII_ALIAS
+from .samples import BOXES
 
 
 @pytest.fixture(scope='module')

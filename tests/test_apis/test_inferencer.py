@@ -13,13 +13,8 @@ import torch
 from mmengine.config import Config
 
 from softgate_mmpose.apis import SoftGateInferencer, list_model_aliases
-
-MPII_ALIAS = 'softgate-hg4_mpii'
-LSP_ALIAS = 'softgate-hg4_lsp'
-
-# Two people in 052475643.jpg (854 x 480), one box each.
-BOX_LEFT = [230., 90., 430., 460.]
-BOX_RIGHT = [450., 100., 610., 460.]
+from ..constants import LSP_ALIAS, MPII_ALIAS
+from .samples import BOX_LEFT, BOX_RIGHT
 
 
 @pytest.fixture(scope='module')

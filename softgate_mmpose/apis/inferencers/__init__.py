@@ -1,5 +1,6 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-from .pose2d_inferencer import SoftGatePose2DInferencer, list_image_files
+from .inputs import list_image_files
+from .pose2d_inferencer import SoftGatePose2DInferencer
 from .softgate_inferencer import SoftGateInferencer
 
 __all__ = [

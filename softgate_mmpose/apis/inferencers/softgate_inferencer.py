@@ -37,6 +37,8 @@ class SoftGateInferencer(SoftGatePose2DInferencer):
         cfg_options (dict, optional): Overrides merged into the pose config.
         backend (str, optional): ``'pytorch'`` or ``'onnxruntime'``; by
             default chosen from the weights' extension.
+        num_stacks (int, optional): Keep stacks 1..K of a stacked hourglass
+            (PyTorch backend). Defaults to None (all stacks).
 
     Examples:
         >>> from softgate_mmpose.apis import SoftGateInferencer
@@ -47,6 +49,10 @@ class SoftGateInferencer(SoftGatePose2DInferencer):
         >>> for _ in inferencer('frames/', batch_size=8,
         ...                     vis_out_dir='vis', pred_out_dir='preds'):
         ...     pass
+        >>> # the first two of the four stacks
+        >>> hg2 = SoftGateInferencer('softgate-hg4_mpii',
+        ...                          pose2d_weights='hg4_mpii.pth',
+        ...                          num_stacks=2)
         >>> # the same in ONNX Runtime
         >>> ort = SoftGateInferencer('softgate-hg4_mpii',
         ...                          pose2d_weights='hg4_mpii.onnx')
@@ -62,7 +68,8 @@ class SoftGateInferencer(SoftGatePose2DInferencer):
                  det_cat_ids: Optional[Union[int, Sequence[int]]] = None,
                  show_progress: bool = True,
                  cfg_options: Optional[dict] = None,
-                 backend: Optional[str] = None) -> None:
+                 backend: Optional[str] = None,
+                 num_stacks: Optional[int] = None) -> None:
         super().__init__(
             pose2d,
             pose2d_weights,
@@ -73,7 +80,8 @@ class SoftGateInferencer(SoftGatePose2DInferencer):
             det_cat_ids=det_cat_ids,
             show_progress=show_progress,
             cfg_options=cfg_options,
-            backend=backend)
+            backend=backend,
+            num_stacks=num_stacks)
 
     @property
     def inferencer(self) -> SoftGatePose2DInferencer:

@@ -23,7 +23,8 @@ from .model_aliases import (find_mmpose_model, get_config_root,
 
 __all__ = [
     'SoftGateInferencer', 'SoftGatePose2DInferencer', 'init_model',
-    'OnnxRuntimePoseEstimator', 'RuntimePoseEstimator', 'check_checkpoint_compatibility',
-    'find_mmpose_model', 'get_config_root', 'list_model_aliases',
-    'MetafileModel', 'read_metafile', 'read_models', 'resolve_model'
+    'OnnxRuntimePoseEstimator', 'RuntimePoseEstimator',
+    'check_checkpoint_compatibility', 'find_mmpose_model', 'get_config_root',
+    'list_model_aliases', 'MetafileModel', 'read_metafile', 'read_models',
+    'resolve_model'
 ]

@@ -8,8 +8,8 @@ from typing import Optional, Union
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.device import get_device
-
 from mmpose.apis import init_model as mmpose_init_model
+
 from .weights import load_weights, resolve_model_source
 
 

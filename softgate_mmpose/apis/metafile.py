@@ -117,8 +117,7 @@ def _model_of(entry: dict, base: str) -> MetafileModel:
         entry=entry)
 
 
-def read_models(path: str,
-                base: Optional[str] = None) -> List[MetafileModel]:
+def read_models(path: str, base: Optional[str] = None) -> List[MetafileModel]:
     """The models of a metafile or model index, with absolute configs.
 
     Args:

@@ -80,7 +80,8 @@ def list_model_aliases() -> Dict[str, str]:
     plugin's ``configs/metafile.yml``."""
     aliases = {
         alias: model.config
-        for model in _plugin_models() for alias in model.aliases
+        for model in _plugin_models()
+        for alias in model.aliases
     }
     return dict(sorted(aliases.items()))
 

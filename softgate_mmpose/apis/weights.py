@@ -18,10 +18,10 @@ import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
+from ..deployment import build_runtime_estimator, select_backend
 from ..models import truncate_stacks
 from ..utils.checkpoint import load_checked_checkpoint
 from .model_aliases import resolve_model
-from ..deployment import build_runtime_estimator, select_backend
 
 ConfigType = Union[str, os.PathLike, Config, ConfigDict, dict]
 

@@ -1,5 +1,6 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""Fixtures of the inference tests (the shared ones are in tests/conftest.py)."""
+"""Fixtures of the inference tests (the shared ones are in
+tests/conftest.py)."""
 import os.path as osp
 from typing import Optional
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from ..constants import LSP_ALIAS, MPII_ALIAS
+
 
 @pytest.fixture(scope='session')
 def two_people(mpii_images) -> str:
@@ -42,8 +44,9 @@ def _inside(keypoints, region, tol: Optional[float] = None) -> bool:
     kpts = np.asarray(keypoints)
     x1, y1, x2, y2 = region
     tol = (x2 - x1) / 64 if tol is None else tol
-    return bool((kpts[:, 0] >= x1 - tol).all() and (kpts[:, 0] <= x2 + tol).all()
-                and (kpts[:, 1] >= y1 - tol).all() and (kpts[:, 1] <= y2 + tol).all())
+    inside_x = (kpts[:, 0] >= x1 - tol) & (kpts[:, 0] <= x2 + tol)
+    inside_y = (kpts[:, 1] >= y1 - tol) & (kpts[:, 1] <= y2 + tol)
+    return bool((inside_x & inside_y).all())
 
 
 @pytest.fixture(scope='session')
@@ -65,5 +68,9 @@ def inside():
 def inferencer(mpii_tiny_ckpt, tiny_pose_cfg):
     """A PyTorch inferencer of the tiny MPII model."""
     from softgate_mmpose.apis import SoftGateInferencer
-    return SoftGateInferencer(MPII_ALIAS, mpii_tiny_ckpt, device='cpu',
-                              cfg_options=tiny_pose_cfg, show_progress=False)
+    return SoftGateInferencer(
+        MPII_ALIAS,
+        mpii_tiny_ckpt,
+        device='cpu',
+        cfg_options=tiny_pose_cfg,
+        show_progress=False)

@@ -68,7 +68,8 @@ def test_checkpoint_of_other_joint_set(mpii_tiny_ckpt, tmp_path, with_meta,
     count is read off the keypoint-sized parameters."""
     ckpt = mpii_tiny_ckpt
     if not with_meta:
-        state = torch.load(mpii_tiny_ckpt, map_location='cpu', weights_only=True)
+        state = torch.load(
+            mpii_tiny_ckpt, map_location='cpu', weights_only=True)
         state.pop('meta')
         ckpt = str(tmp_path / 'no_meta.pth')
         torch.save(state, ckpt)

@@ -3,9 +3,9 @@
 configs, and the plugin's ``init_model``."""
 import numpy as np
 import pytest
-
 from mmpose.apis import inference_topdown
 from mmpose.apis import init_model as mmpose_init_model
+
 from softgate_mmpose.apis import init_model, list_model_aliases
 from ..constants import LSP_ALIAS, MPII_ALIAS
 from .samples import BOXES

@@ -95,8 +95,8 @@ def test_batches_know_their_number(inferencer, images):
     assert [ds.input_index for ds in data['data_samples']] == [0, 1]
 
 
-def test_video_mp4_and_json_per_frame(inferencer, images, tmp_path, write_video,
-                                     read_video):
+def test_video_mp4_and_json_per_frame(inferencer, images, tmp_path,
+                                      write_video, read_video):
     video = write_video(images, str(tmp_path / 'clip.mp4'))
     list(
         inferencer(
@@ -134,7 +134,7 @@ def test_video_mp4_and_json_per_frame(inferencer, images, tmp_path, write_video,
 
 
 def test_early_stop_leaves_no_partial_video(inferencer, images, tmp_path,
-                                           write_video):
+                                            write_video):
     video = write_video(images, str(tmp_path / 'clip.mp4'))
     results = inferencer(video, vis_out_dir=str(tmp_path / 'vis'))
     next(results)

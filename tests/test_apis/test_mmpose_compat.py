@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.logging import MMLogger
+from mmpose.apis.inferencers import Pose2DInferencer, base_mmpose_inferencer
 
-from mmpose.apis.inferencers import Pose2DInferencer
-from mmpose.apis.inferencers import base_mmpose_inferencer
 from softgate_mmpose.apis import (SoftGateInferencer, SoftGatePose2DInferencer,
                                   list_model_aliases)
 from softgate_mmpose.apis.inferencers.inputs import SizedBatches
@@ -106,8 +105,10 @@ SUBCLASSES = [
 ]
 
 
-@pytest.mark.parametrize('ours, upstream', SUBCLASSES,
-                         ids=[o.rsplit('.', 1)[1] for o, _ in SUBCLASSES])
+@pytest.mark.parametrize(
+    'ours, upstream',
+    SUBCLASSES,
+    ids=[o.rsplit('.', 1)[1] for o, _ in SUBCLASSES])
 def test_every_override_is_named(ours, upstream):
     """Each upstream method a plugin class redefines is a coupling named in
     mmpose_compat.py."""
@@ -138,8 +139,8 @@ def test_no_underscored_method_of_mmpose_is_overridden():
     mmpose_private = {
         name
         for klass in inspect.getmro(Pose2DInferencer)
-        for name in vars(klass) if name.startswith('_')
-        and not name.startswith('__')
+        for name in vars(klass)
+        if name.startswith('_') and not name.startswith('__')
     }
     overridden = [n for n in ours if n.split('.')[1] in mmpose_private]
     assert overridden == []
@@ -225,8 +226,7 @@ def test_pose_nms_per_input(inferencer, two_people):
     assert [len(s.pred_instances) for s in samples] == [1, 1]
 
 
-def test_video_info_of_a_video(inferencer, mpii_images, write_video,
-                               tmp_path):
+def test_video_info_of_a_video(inferencer, mpii_images, write_video, tmp_path):
     """MMPose's _inputs_to_list gives the name and fps the plugin's video
     output uses."""
     video = write_video(mpii_images, str(tmp_path / 'clip.mp4'), fps=5.)

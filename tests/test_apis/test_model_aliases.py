@@ -1,6 +1,7 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""Resolution of the plugin's aliases (``Alias`` fields of configs/metafile.yml),
-config names, MMPose's model names and config trees."""
+"""Resolution of the plugin's aliases (``Alias`` fields of
+configs/metafile.yml), config names, MMPose's model names and config
+trees."""
 import os.path as osp
 
 import pytest
@@ -10,28 +11,39 @@ from softgate_mmpose.apis import (find_mmpose_model, get_config_root,
                                   list_model_aliases, read_metafile,
                                   resolve_model)
 from softgate_mmpose.apis.model_aliases import METAFILE, WEIGHTS_DIR_ENV
-from tests.constants import DEFAULT_CONFIG, REPO_ROOT
+from ..constants import DEFAULT_CONFIG, LSP_ALIAS, MPII_ALIAS, REPO_ROOT
 
-#: The aliases the plugin has always had (README, scripts): they must keep working.
+#: The aliases the plugin has always had (README, scripts): they must keep
+#: working.
 KNOWN_ALIASES = {
-    'softgate-hg4_mpii': 'mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py',
-    'softgate-hg2_mpii': 'mpii/td-hm_softgate-hg2-c144_1xb24-200e_mpii-256x256.py',
-    'softgate-hg8_mpii': 'mpii/td-hm_softgate-hg8-c256_1xb24-200e_mpii-256x256.py',
-    'hourglass-hg8_mpii': 'mpii/td-hm_hourglass-hg8-c256_1xb24-200e_mpii-256x256.py',
-    'softgate-hg4_lsp': 'lsp/td-hm_softgate-hg4-c144_1xb24-60e_mpii-to-lsp-256x256.py',
-    'softgate-hg4-ref_mpii': 'mpii/td-hm_softgate-ref-sgsc-hg4-c144_mpii-256x256.py',
-    'hourglass-hg8-ref_mpii': 'mpii/td-hm_softgate-ref-shg-hg8-c256_mpii-256x256.py',
+    MPII_ALIAS:
+    'mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py',
+    'softgate-hg2_mpii':
+    'mpii/td-hm_softgate-hg2-c144_1xb24-200e_mpii-256x256.py',
+    'softgate-hg8_mpii':
+    'mpii/td-hm_softgate-hg8-c256_1xb24-200e_mpii-256x256.py',
+    'hourglass-hg8_mpii':
+    'mpii/td-hm_hourglass-hg8-c256_1xb24-200e_mpii-256x256.py',
+    LSP_ALIAS:
+    'lsp/td-hm_softgate-hg4-c144_1xb24-60e_mpii-to-lsp-256x256.py',
+    'softgate-hg4-ref_mpii':
+    'mpii/td-hm_softgate-ref-sgsc-hg4-c144_mpii-256x256.py',
+    'hourglass-hg8-ref_mpii':
+    'mpii/td-hm_softgate-ref-shg-hg8-c256_mpii-256x256.py',
 }
 
 
 def test_aliases_come_from_the_metafile():
     aliases = list_model_aliases()
     root = get_config_root()
-    assert aliases == {a: osp.join(root, rel) for a, rel in sorted(KNOWN_ALIASES.items())}
+    assert aliases == {
+        a: osp.join(root, rel)
+        for a, rel in sorted(KNOWN_ALIASES.items())
+    }
     for alias, path in aliases.items():
         assert osp.isfile(path), f'{alias}: {path}'
-    assert aliases['softgate-hg4_mpii'] == DEFAULT_CONFIG
-    assert Config.fromfile(aliases['softgate-hg4_lsp']).model.head.out_channels == 14
+    assert aliases[MPII_ALIAS] == DEFAULT_CONFIG
+    assert Config.fromfile(aliases[LSP_ALIAS]).model.head.out_channels == 14
     # every alias is an Alias field of a metafile entry, unique across entries
     entries = read_metafile(osp.join(root, METAFILE))
     fields = [e['Alias'] for e in entries if 'Alias' in e]
@@ -68,13 +80,15 @@ def test_mmpose_names_resolve_through_its_metafiles():
     """MMPose's aliases ('human') and model names, as its inferencers
     resolve them: its config and the weights its metafile publishes."""
     cfg, weights = resolve_model('human')
-    assert cfg.endswith(osp.join('configs', 'body_2d_keypoint', 'rtmpose', 'body8',
-                                 'rtmpose-m_8xb256-420e_body8-256x192.py'))
+    assert cfg.endswith(
+        osp.join('configs', 'body_2d_keypoint', 'rtmpose', 'body8',
+                 'rtmpose-m_8xb256-420e_body8-256x192.py'))
     assert osp.isfile(cfg) and weights.startswith('https://')
     name = 'td-hm_hourglass52_8xb64-210e_mpii-256x256'
     found = find_mmpose_model(name.upper())  # case-insensitive, as MMPose
     assert found is not None and found[0].endswith(name + '.py')
-    assert resolve_model(name, 'https://example.org/w.pth')[1] == 'https://example.org/w.pth'
+    url = 'https://example.org/w.pth'
+    assert resolve_model(name, url)[1] == url
     assert find_mmpose_model('softgate-hg4_mpii') is None
 
 
@@ -93,7 +107,7 @@ def test_weights(tmp_path, monkeypatch):
     # an alias without weights takes <alias>.pth from the weights directory
     (tmp_path / 'softgate-hg4_mpii.pth').write_bytes(b'')
     monkeypatch.setenv(WEIGHTS_DIR_ENV, str(tmp_path))
-    assert resolve_model('softgate-hg4_mpii')[1] == str(tmp_path / 'softgate-hg4_mpii.pth')
+    assert resolve_model(MPII_ALIAS)[1] == str(tmp_path / f'{MPII_ALIAS}.pth')
     assert resolve_model('softgate-hg4_lsp')[1] is None  # no such file
     mine = tmp_path / 'mine.pth'
     mine.write_bytes(b'')

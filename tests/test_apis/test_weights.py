@@ -9,8 +9,8 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import save_checkpoint, weights_to_cpu
-
 from mmpose.apis import inference_topdown
+
 from softgate_mmpose.apis import SoftGateInferencer, init_model
 from softgate_mmpose.apis.weights import resolve_model_source
 from softgate_mmpose.models import truncate_stacks

@@ -35,10 +35,11 @@ class DetectorArgs:
     det_cat_ids: Optional[Union[int, Sequence[int]]]
 
 
-def detector_args(det_model: Any = None,
-                  det_weights: Optional[str] = None,
-                  det_cat_ids: Optional[Union[int, Tuple[int, ...]]] = None
-                  ) -> DetectorArgs:
+def detector_args(
+        det_model: Any = None,
+        det_weights: Optional[str] = None,
+        det_cat_ids: Optional[Union[int, Tuple[int,
+                                               ...]]] = None) -> DetectorArgs:
     """Check the detector arguments and fill in the plugin's defaults.
 
     Without ``det_model`` the whole image is the person box (MMPose would

@@ -169,6 +169,6 @@ def check_inputs(inputs: Any) -> CheckedInputs:
 
 __all__ = [
     'CheckedInputs', 'InputsType', 'SizedBatches', 'camera_id', 'check_camera',
-    'check_image', 'check_inputs', 'check_video', 'is_url',
-    'list_image_files', 'media_type'
+    'check_image', 'check_inputs', 'check_video', 'is_url', 'list_image_files',
+    'media_type'
 ]

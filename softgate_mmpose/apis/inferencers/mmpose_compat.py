@@ -20,7 +20,6 @@ from typing import Dict, Iterator, Tuple, Union
 
 import numpy as np
 from mmengine.logging import MMLogger
-
 from mmpose.evaluation.functional import nearby_joints_nms
 from mmpose.structures import PoseDataSample
 
@@ -63,146 +62,192 @@ _BBOX_TRANSFORM = ('mmpose.datasets.transforms.common_transforms.'
 _UNIFORM = ('softgate_mmpose.datasets.transforms.common_transforms.'
             'UniformRandomBBoxTransform')
 _TRUNCATE = 'softgate_mmpose.models.utils.truncate.truncate_stacks'
+_HEATMAP_HEAD = 'mmpose.models.heads.heatmap_heads.heatmap_head.HeatmapHead'
+_MPII = 'mmpose.datasets.datasets.body.mpii_dataset.MpiiDataset'
+_CHECKED_MPII = ('softgate_mmpose.datasets.datasets.mpii_dataset.'
+                 'CheckedMpiiDataset')
+_COCO_STYLE = ('mmpose.datasets.datasets.base.base_coco_style_dataset.'
+               'BaseCocoStyleDataset')
+_LSP = 'softgate_mmpose.datasets.datasets.lsp_dataset.LspDataset'
+_HOURGLASS = 'mmpose.models.backbones.hourglass.HourglassNet'
+_CPM_HEAD = 'mmpose.models.heads.heatmap_heads.cpm_head.CPMHead'
 
 #: The inferencer's couplings (``apis/inferencers``).
 INFERENCER_COUPLINGS: Tuple[Coupling, ...] = (
     Coupling(
-        f'{_POSE2D}.__init__', 'overridden', f'{_OURS_2D}.__init__',
-        'Called with weights=None (the plugin loads them strictly or runs '
-        'an exported model) and det_model="whole_image" when no detector '
-        'is given (MMPose would download one).'),
+        upstream=f'{_POSE2D}.__init__',
+        how='overridden',
+        ours=f'{_OURS_2D}.__init__',
+        why=('Called with weights=None (the plugin loads them strictly or '
+             'runs an exported model) and det_model="whole_image" when no '
+             'detector is given (MMPose would download one).')),
     Coupling(
-        f'{_POSE2D}.__init__', 'overridden', f'{_OURS}.SoftGateInferencer.__init__',
-        'Through SoftGatePose2DInferencer.__init__, with the argument names '
-        'of MMPoseInferencer (pose2d, pose2d_weights).'),
+        upstream=f'{_POSE2D}.__init__',
+        how='overridden',
+        ours=f'{_OURS}.SoftGateInferencer.__init__',
+        why=('Through SoftGatePose2DInferencer.__init__, with the argument '
+             'names of MMPoseInferencer (pose2d, pose2d_weights).')),
     Coupling(
-        f'{_BASE}._load_weights_to_model', 'relied on',
-        f'{_OURS}.mmpose_compat.without_random_weights_warning',
-        'Logs RANDOM_WEIGHTS_MESSAGE without a checkpoint; the plugin '
-        'filters it while MMPose builds the model and loads the weights '
-        'itself.'),
+        upstream=f'{_BASE}._load_weights_to_model',
+        how='relied on',
+        ours=f'{_OURS}.mmpose_compat.without_random_weights_warning',
+        why=('Logs RANDOM_WEIGHTS_MESSAGE without a checkpoint; the plugin '
+             'filters it while MMPose builds the model and loads the weights '
+             'itself.')),
     Coupling(
-        f'{_BASE}._init_detector', 'relied on', f'{_OURS}.boxes.detector_args',
-        'det_model "whole_image" builds no detector, so that '
-        'preprocess_single falls back to the whole image.'),
+        upstream=f'{_BASE}._init_detector',
+        how='relied on',
+        ours=f'{_OURS}.boxes.detector_args',
+        why=('det_model "whole_image" builds no detector, so that '
+             'preprocess_single falls back to the whole image.')),
     Coupling(
-        f'{_BASE}.__call__', 'overridden', f'{_OURS_2D}.__call__',
-        'Wrapped: inputs are checked first and the video is finished or '
-        'discarded after. Relies on it listing inputs with _inputs_to_list, '
-        'wrapping preprocess() in rich.progress.track when show_progress '
-        '(which reads the batches\' length hint) and calling forward, '
-        'visualize and postprocess per batch.'),
+        upstream=f'{_BASE}.__call__',
+        how='overridden',
+        ours=f'{_OURS_2D}.__call__',
+        why=('Wrapped: inputs are checked first and the video is finished or '
+             'discarded after. Relies on it listing inputs with '
+             '_inputs_to_list, wrapping preprocess() in rich.progress.track '
+             'when show_progress (which reads the batches\' length hint) and '
+             'calling forward, visualize and postprocess per batch.')),
     Coupling(
-        f'{_BASE}.preprocess', 'overridden', f'{_OURS_2D}.preprocess',
-        'Replaced for top-down models: batch_size inputs per forward pass '
-        '(MMPose: one), the caller\'s boxes checked before anything runs.'),
+        upstream=f'{_BASE}.preprocess',
+        how='overridden',
+        ours=f'{_OURS_2D}.preprocess',
+        why=('Replaced for top-down models: batch_size inputs per forward '
+             'pass (MMPose: one), the caller\'s boxes checked before anything '
+             'runs.')),
     Coupling(
-        f'{_POSE2D}.preprocess_single', 'overridden',
-        f'{_OURS_2D}.preprocess_single',
-        'Extended: MMPose replaces the caller\'s boxes of a top-down model '
-        'by [] (detector or whole image); the plugin crops its boxes and '
-        'calls MMPose\'s method for inputs without boxes.'),
+        upstream=f'{_POSE2D}.preprocess_single',
+        how='overridden',
+        ours=f'{_OURS_2D}.preprocess_single',
+        why=('Extended: MMPose replaces the caller\'s boxes of a top-down '
+             'model by [] (detector or whole image); the plugin crops its '
+             'boxes and calls MMPose\'s method for inputs without boxes.')),
     Coupling(
-        f'{_POSE2D}.preprocess_single', 'copied',
-        f'{_OURS}.mmpose_compat.pose_data_info',
-        'Its data_info (img or img_path, the zero-padded name of an array '
-        'input, dataset_meta) and per-box instance (bbox, bbox_score; '
-        'box_instance) for the caller\'s boxes.'),
+        upstream=f'{_POSE2D}.preprocess_single',
+        how='copied',
+        ours=f'{_OURS}.mmpose_compat.pose_data_info',
+        why=('Its data_info (img or img_path, the zero-padded name of an '
+             'array input, dataset_meta) and per-box instance (bbox, '
+             'bbox_score; box_instance) for the caller\'s boxes.')),
     Coupling(
-        f'{_POSE2D}.forward', 'overridden', f'{_OURS_2D}.forward',
-        'Extended: called with merge_results=False (model and bbox_thr '
-        'filter stay MMPose\'s), the crops of a batch are then merged per '
-        'input (MMPose merges the whole batch into one sample).'),
+        upstream=f'{_POSE2D}.forward',
+        how='overridden',
+        ours=f'{_OURS_2D}.forward',
+        why=(
+            'Extended: called with merge_results=False (model and bbox_thr '
+            'filter stay MMPose\'s), the crops of a batch are then merged per '
+            'input (MMPose merges the whole batch into one sample).')),
     Coupling(
-        f'{_POSE2D}.forward', 'copied', f'{_OURS}.mmpose_compat.pose_based_nms',
-        'Its pose-based NMS, applied to each input\'s merged sample.'),
+        upstream=f'{_POSE2D}.forward',
+        how='copied',
+        ours=f'{_OURS}.mmpose_compat.pose_based_nms',
+        why=('Its pose-based NMS, applied to each input\'s merged sample.')),
     Coupling(
-        f'{_BASE}.save_visualization', 'overridden',
-        f'{_OURS_2D}.save_visualization',
-        'Replaced for video and webcam inputs: written to a partial file '
-        'renamed when complete (VideoOutput); images use MMPose\'s.'),
+        upstream=f'{_BASE}.save_visualization',
+        how='overridden',
+        ours=f'{_OURS_2D}.save_visualization',
+        why=('Replaced for video and webcam inputs: written to a partial file '
+             'renamed when complete (VideoOutput); images use MMPose\'s.')),
     Coupling(
-        f'{_BASE}._inputs_to_list', 'relied on',
-        f'{_OURS_2D}.save_visualization',
-        'Sets video_info with "name" and "fps" of a video input.'),
+        upstream=f'{_BASE}._inputs_to_list',
+        how='relied on',
+        ours=f'{_OURS_2D}.save_visualization',
+        why=('Sets video_info with "name" and "fps" of a video input.')),
     Coupling(
-        f'{_BASE}._get_webcam_inputs', 'relied on',
-        f'{_OURS_2D}.save_visualization',
-        'Sets video_info with "name" and "fps" of a camera.'),
+        upstream=f'{_BASE}._get_webcam_inputs',
+        how='relied on',
+        ours=f'{_OURS_2D}.save_visualization',
+        why=('Sets video_info with "name" and "fps" of a camera.')),
     Coupling(
-        f'{_BASE}._finalize_video_processing', 'relied on',
-        f'{_OURS_2D}.__call__',
-        'Writes the video\'s predictions and releases video_info["writer"] '
-        'only when set (the plugin never sets it: VideoOutput writes).'),
+        upstream=f'{_BASE}._finalize_video_processing',
+        how='relied on',
+        ours=f'{_OURS_2D}.__call__',
+        why=('Writes the video\'s predictions and releases '
+             'video_info["writer"] only when set (the plugin never sets it: '
+             'VideoOutput writes).')),
 )
 
 #: The couplings of the rest of the package.
 PACKAGE_COUPLINGS: Tuple[Coupling, ...] = (
     Coupling(
-        f'{_TOPDOWN}.predict', 'copied', f'{_ESTIMATOR}.predict',
-        'The exported network stands in for the PyTorch one: head '
-        'prediction, then add_pred_to_datasample, as this method does.'),
+        upstream=f'{_TOPDOWN}.predict',
+        how='copied',
+        ours=f'{_ESTIMATOR}.predict',
+        why=('The exported network stands in for the PyTorch one: head '
+             'prediction, then add_pred_to_datasample, as this method does.')),
     Coupling(
-        'mmpose.models.heads.heatmap_heads.heatmap_head.HeatmapHead.predict',
-        'copied', f'{_ESTIMATOR}.predict',
-        'Its flip test (flip_heatmaps of the flipped crops, averaged), '
-        'decode and output_heatmaps fields, around the runtime\'s '
-        'heatmaps.'),
+        upstream=f'{_HEATMAP_HEAD}.predict',
+        how='copied',
+        ours=f'{_ESTIMATOR}.predict',
+        why=('Its flip test (flip_heatmaps of the flipped crops, averaged), '
+             'decode and output_heatmaps fields, around the runtime\'s '
+             'heatmaps.')),
     Coupling(
-        f'{_TOPDOWN}.add_pred_to_datasample', 'relied on',
-        f'{_ESTIMATOR}.predict',
-        'Maps decoded keypoints back to image coordinates.'),
+        upstream=f'{_TOPDOWN}.add_pred_to_datasample',
+        how='relied on',
+        ours=f'{_ESTIMATOR}.predict',
+        why=('Maps decoded keypoints back to image coordinates.')),
     Coupling(
-        'mmengine.model.base_model.base_model.BaseModel.test_step', 'copied',
-        f'{_ESTIMATOR}.test_step',
-        'Data preprocessor, then predict.'),
+        upstream='mmengine.model.base_model.base_model.BaseModel.test_step',
+        how='copied',
+        ours=f'{_ESTIMATOR}.test_step',
+        why=('Data preprocessor, then predict.')),
     Coupling(
-        'mmpose.datasets.datasets.body.mpii_dataset.MpiiDataset.'
-        '_load_annotations', 'overridden',
-        'softgate_mmpose.datasets.datasets.mpii_dataset.CheckedMpiiDataset.'
-        '_load_annotations',
-        'Extended: input paths are checked first, then MMPose\'s loads.'),
+        upstream=f'{_MPII}._load_annotations',
+        how='overridden',
+        ours=f'{_CHECKED_MPII}._load_annotations',
+        why=(
+            'Extended: input paths are checked first, then MMPose\'s loads.')),
     Coupling(
-        'mmpose.datasets.datasets.base.base_coco_style_dataset.'
-        'BaseCocoStyleDataset.load_data_list', 'overridden',
-        'softgate_mmpose.datasets.datasets.lsp_dataset.LspDataset.'
-        'load_data_list',
-        'Extended: a missing annotation file is named first.'),
+        upstream=f'{_COCO_STYLE}.load_data_list',
+        how='overridden',
+        ours=f'{_LSP}.load_data_list',
+        why=('Extended: a missing annotation file is named first.')),
     Coupling(
-        f'{_BBOX_TRANSFORM}.__init__', 'overridden', f'{_UNIFORM}.__init__',
-        'Extended: the uniform draws\' defaults and a scale check.'),
+        upstream=f'{_BBOX_TRANSFORM}.__init__',
+        how='overridden',
+        ours=f'{_UNIFORM}.__init__',
+        why=('Extended: the uniform draws\' defaults and a scale check.')),
     Coupling(
-        f'{_BBOX_TRANSFORM}._get_transform_params', 'overridden',
-        f'{_UNIFORM}._get_transform_params',
-        'Replaced: uniform draws; returns (offset (N, 2), scale (N, 1), '
-        'rotate (N,)) as this method does.'),
+        upstream=f'{_BBOX_TRANSFORM}._get_transform_params',
+        how='overridden',
+        ours=f'{_UNIFORM}._get_transform_params',
+        why=('Replaced: uniform draws; returns (offset (N, 2), scale (N, 1), '
+             'rotate (N,)) as this method does.')),
     Coupling(
-        f'{_BBOX_TRANSFORM}.transform', 'relied on',
-        f'{_UNIFORM}._get_transform_params',
-        'Calls _get_transform_params(num_bboxes) and applies offset times '
-        'the box scale, scale and rotation.'),
+        upstream=f'{_BBOX_TRANSFORM}.transform',
+        how='relied on',
+        ours=f'{_UNIFORM}._get_transform_params',
+        why=('Calls _get_transform_params(num_bboxes) and applies offset '
+             'times the box scale, scale and rotation.')),
     Coupling(
-        'mmpose.models.backbones.hourglass.HourglassNet.__init__',
-        'relied on', _TRUNCATE,
-        'Per-stack hourglass_modules and out_convs, between-stack conv1x1s, '
-        'remap_convs and inters, which truncate_stacks shortens.'),
+        upstream=f'{_HOURGLASS}.__init__',
+        how='relied on',
+        ours=_TRUNCATE,
+        why=('Per-stack hourglass_modules and out_convs, between-stack '
+             'conv1x1s, remap_convs and inters, which truncate_stacks '
+             'shortens.')),
     Coupling(
-        'mmpose.models.backbones.hourglass.HourglassNet.forward', 'relied on',
-        _TRUNCATE, 'Runs self.num_stacks stacks.'),
+        upstream=f'{_HOURGLASS}.forward',
+        how='relied on',
+        ours=_TRUNCATE,
+        why=('Runs self.num_stacks stacks.')),
     Coupling(
-        'mmpose.models.heads.heatmap_heads.cpm_head.CPMHead.__init__',
-        'relied on', _TRUNCATE,
-        'Per-stage multi_deconv_layers and multi_final_layers, and '
-        'num_stages, which truncate_stacks shortens.'),
+        upstream=f'{_CPM_HEAD}.__init__',
+        how='relied on',
+        ours=_TRUNCATE,
+        why=('Per-stage multi_deconv_layers and multi_final_layers, and '
+             'num_stages, which truncate_stacks shortens.')),
     Coupling(
-        'mmpose.models.heads.heatmap_heads.cpm_head.CPMHead.forward',
-        'relied on', _TRUNCATE,
-        'Takes one feature map per stage (num_stages of them).'),
+        upstream=f'{_CPM_HEAD}.forward',
+        how='relied on',
+        ours=_TRUNCATE,
+        why=('Takes one feature map per stage (num_stages of them).')),
 )
 
 #: Every coupling of the package.
 COUPLINGS: Tuple[Coupling, ...] = INFERENCER_COUPLINGS + PACKAGE_COUPLINGS
-
 
 #: SHA-256 of the source (``inspect.getsource``) of each upstream piece
 #: in MMPose :data:`MMPOSE_VERSION` and mmengine 0.10.7.
@@ -231,17 +276,15 @@ UPSTREAM_SHA256: Dict[str, str] = {
     '233da91a5344953d199f0d2b8d4cb1210d76aae2eb78eb662cd4112d4994f8a3',
     f'{_TOPDOWN}.predict':
     '32ce8c74a864308c673192f48e4b9fa5a59623b0fdc97081dbb524cb01ad3006',
-    'mmpose.models.heads.heatmap_heads.heatmap_head.HeatmapHead.predict':
+    f'{_HEATMAP_HEAD}.predict':
     'edb9c30541f0dc06f4d2f4b08af381dd9e3d6eb24c66a9716577fbc450f4a6a5',
     f'{_TOPDOWN}.add_pred_to_datasample':
     '28092883fc853a27c44fb007fd77cef3910776e0d256e9c8c710cc707560e5af',
     'mmengine.model.base_model.base_model.BaseModel.test_step':
     '8a750e8442fd4ff55d4ca84eacb200ead57e39e088d48c86eb47bb5488b8dbd0',
-    ('mmpose.datasets.datasets.body.'
-     'mpii_dataset.MpiiDataset._load_annotations'):
+    f'{_MPII}._load_annotations':
     '9091c6564a816e39e773eb7546c6fa69b80e0cb8c537eb2e092ab0b8822ab68f',
-    ('mmpose.datasets.datasets.base.'
-     'base_coco_style_dataset.BaseCocoStyleDataset.load_data_list'):
+    f'{_COCO_STYLE}.load_data_list':
     '5eb20a7c93b2f2cdcfdb238c473c6de33ad2ba31ee30463276805165a6886b64',
     f'{_BBOX_TRANSFORM}.__init__':
     '1fbdf7e0060674f3323089b01cef21001224250dbb5c731debbf296ff6227111',
@@ -249,13 +292,13 @@ UPSTREAM_SHA256: Dict[str, str] = {
     '966a76a25ca9b3e59b2854678e9ea6b5a2e372692111e3dc28a0b2b1a9233b9d',
     f'{_BBOX_TRANSFORM}.transform':
     '5a1df1cd25a900574e702ca8d9c8b3b366efc805f8819a9455bab0fb52e94aff',
-    'mmpose.models.backbones.hourglass.HourglassNet.__init__':
+    f'{_HOURGLASS}.__init__':
     '972ef17f1b852f2a549e16455e99807e0a433a664fff1140d24142610cce9d49',
-    'mmpose.models.backbones.hourglass.HourglassNet.forward':
+    f'{_HOURGLASS}.forward':
     '5c90804103aeed76670d74d00b8e1e2ca2e77408b4633b955bb821deee3c10b2',
-    'mmpose.models.heads.heatmap_heads.cpm_head.CPMHead.__init__':
+    f'{_CPM_HEAD}.__init__':
     '7eca2b1b52408e05247c24267e0ae0327514c8e44f856d82f202ca47509a44a0',
-    'mmpose.models.heads.heatmap_heads.cpm_head.CPMHead.forward':
+    f'{_CPM_HEAD}.forward':
     'f9aeaa20cd1cad322bebb6959e5acd14cda79e41899ca6b181b1cb90cc7ba141',
 }
 

@@ -14,14 +14,14 @@ from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Tuple,
 import numpy as np
 import torch
 from mmengine.infer.infer import ModelType
-
 from mmpose.apis.inferencers import Pose2DInferencer
 from mmpose.structures import PoseDataSample, merge_data_samples
+
 from ..weights import load_weights, resolve_model_source
+from . import mmpose_compat
 from .boxes import (BBoxesType, as_boxes, bboxes_per_input, detector_args,
                     scored_above)
 from .inputs import SizedBatches, check_inputs
-from . import mmpose_compat
 from .mmpose_compat import (box_instance, pose_data_info,
                             without_random_weights_warning)
 from .video import VideoOutput, video_output_file

@@ -81,6 +81,4 @@ class VideoOutput:
             os.remove(self.partial_file)
 
 
-__all__ = [
-    'DEFAULT_FPS', 'VideoOutput', 'partial_file', 'video_output_file'
-]
+__all__ = ['DEFAULT_FPS', 'VideoOutput', 'partial_file', 'video_output_file']

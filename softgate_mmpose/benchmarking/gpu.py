@@ -11,7 +11,9 @@ by MMPose's own ``GenerateTarget`` and packed by ``PackPoseInputs``; they
 live on the device, so images/s is the model's rate without the data
 loader. Inference times the exportable network of
 :func:`softgate_mmpose.deployment.build_model` (backbone + head, with the
-deploy transform) in fp32 and fp16, in channels-last and contiguous layout.
+deploy transform) in fp32 and fp16, in channels-last and contiguous layout,
+with random weights and batch-norm statistics of random inputs (see
+:func:`calibrate_batch_norm`).
 
 Every measurement is a block of calls between two CUDA events after a
 warm-up (cuDNN autotuning, allocator growth); blocks of all models run
@@ -338,7 +340,7 @@ def _train_subjects(configs, cfgs, options, device, rng, log):
                      state=state):
                 state['i'] += 1
                 log_vars = model.train_step(data[state['i'] % 2], wrapper)
-                state['loss'] = log_vars['loss']
+                state['loss'] = log_vars['loss'].detach()
 
             key = (name, batch)
             subjects.append(_Subject(key, step, batch))
@@ -386,13 +388,57 @@ def _run_training(configs, cfgs, options, device, log) -> List[TrainFigure]:
 # inference --------------------------------------------------------------
 
 
+def calibrate_batch_norm(network: nn.Module,
+                         batches: Sequence[torch.Tensor]) -> None:
+    """Running statistics of every batch norm from ``batches`` (their
+    cumulative average); ``network`` is left in eval mode.
+
+    A randomly initialised network's default statistics (mean 0, variance
+    1) do not fit its activations: its heatmaps come out around 1e-10,
+    which fp16 flushes to zero. With statistics of its own activations
+    every layer works at the scale of a trained network's, so fp16 times
+    real numbers and its difference to fp32 means something.
+    """
+    norms = [
+        m for m in network.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
+    momenta = [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None
+    network.train()
+    with torch.no_grad():
+        for inputs in batches:
+            network(inputs)
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
+    network.eval()
+
+
+def calibrated_network(cfg: Config, options: GpuOptions,
+                       device: torch.device,
+                       gen: torch.Generator) -> nn.Module:
+    """The exportable network of ``cfg`` (random weights, batch-norm
+    statistics from random inputs) after the deploy transform."""
+    from softgate_mmpose.models import switch_to_deploy
+    network = build_model(cfg, device=str(device), deploy=False)
+    size = options.input_size
+    calibrate_batch_norm(network, [
+        torch.randn(8, 3, size, size, generator=gen).to(device)
+        for _ in range(2)
+    ])
+    switch_to_deploy(network.pose_model)
+    return network.eval()
+
+
 def _infer_subjects(configs, cfgs, options, device, log):
     subjects, differences = [], {}
     size = options.input_size
     gen = torch.Generator().manual_seed(options.seed)
     for config in configs:
         name = config_name(config)
-        base = build_model(cfgs[config], device=str(device), deploy=True)
+        base = calibrated_network(cfgs[config], options, device, gen)
         for batch in options.infer_batch_sizes:
             # normalised-image statistics; two inputs in turn
             inputs = [
@@ -564,7 +610,7 @@ def format_markdown(report: GpuReport) -> str:
                           for d, m in variants)
         lines += [
             'Inference (network only, ms per call; max difference to '
-            'fp32 contiguous over its peak):', '',
+            'fp32 contiguous over its peak, random weights):', '',
             f'| model | batch | {head} | max difference |',
             '|---|---:|' + '---:|' * (len(variants) + 1)
         ]

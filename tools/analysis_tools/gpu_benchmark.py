@@ -91,8 +91,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--quick',
         action='store_true',
-        help='dry run: input 128, training batch 2, inference batches 1 '
-        'and 2, one round of short blocks')
+        help='dry run: input 128, training batch 2, inference batch 1, '
+        'one round of short blocks')
     parser.add_argument('--out', help='folder for gpu_benchmark.md/.json')
     return parser.parse_args(argv)
 
@@ -114,7 +114,7 @@ def options_of(args: argparse.Namespace) -> GpuOptions:
         options.input_size = 128
         options.train_batch_sizes = [2]
         options.own_batch = False
-        options.infer_batch_sizes = [1, 2]
+        options.infer_batch_sizes = [1]
         options.rounds = 1
         options.block_ms = 1.
         options.warmup = 1

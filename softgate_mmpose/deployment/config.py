@@ -1,6 +1,7 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
 """Config files of the deployment tools: ``package::path`` resolution,
 loading with overrides, the network's input shape."""
+import importlib.util
 import os
 import os.path as osp
 from typing import Optional, Tuple, Union
@@ -26,10 +27,10 @@ def package_config_root(package: str) -> Optional[str]:
             return get_config_root()
         except FileNotFoundError:
             return None
-    from mmengine.utils import get_installed_path, is_installed
-    if not package or not is_installed(package):
+    spec = importlib.util.find_spec(package) if package else None
+    if spec is None or spec.origin is None:
         return None
-    return osp.join(get_installed_path(package), '.mim', 'configs')
+    return osp.join(osp.dirname(spec.origin), '.mim', 'configs')
 
 
 def resolve_config(config: Union[str, os.PathLike]) -> str:

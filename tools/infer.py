@@ -23,9 +23,9 @@ Examples::
 An ``.onnx`` file of ``tools/deployment/pytorch2onnx.py`` as
 ``--pose2d-weights`` runs the network in ONNX Runtime, or in OpenVINO with
 ``--backend openvino``, with the same pre-processing and decoding as
-PyTorch; ``--pose2d`` is still the model's config (or alias). A file exported with
-``--dynamic-batch`` runs each batch in one call, a fixed-batch file in chunks
-of its batch size.
+PyTorch; ``--pose2d`` is still the model's config (or alias). A file
+exported with ``--dynamic-batch`` runs each batch in one call, a
+fixed-batch file in chunks of its batch size.
 """
 import json
 import os.path as osp

@@ -19,6 +19,6 @@ from .result import BenchmarkResult, Ratio, Row
 from .run import Options, run_benchmark
 
 __all__ = [
-    'BACKENDS', 'BenchmarkError', 'BenchmarkResult', 'Options', 'Ratio',
-    'Row', 'run_benchmark'
+    'BACKENDS', 'BenchmarkError', 'BenchmarkResult', 'Options', 'Ratio', 'Row',
+    'run_benchmark'
 ]

@@ -113,8 +113,7 @@ def reported_accuracy(config: str,
         ``published`` (the value as written) and ``metafile_config``;
         ``None`` for a config of another package or one without results.
     """
-    from softgate_mmpose.apis.metafile import (find_model,
-                                               package_model_index,
+    from softgate_mmpose.apis.metafile import (find_model, package_model_index,
                                                read_models)
 
     index = package_model_index(package)
@@ -131,8 +130,7 @@ def reported_accuracy(config: str,
         metrics = result.get('Metrics') or {}
         for key in REPORTED_KEYS:
             value = metrics.get(key)
-            if isinstance(value, (int, float)) and not isinstance(
-                    value, bool):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
                 return dict(
                     value=float(value) * 100 if value <= 1 else float(value),
                     key=f"{result.get('Dataset', '?')} {key}",

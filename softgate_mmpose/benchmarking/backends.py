@@ -14,8 +14,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from softgate_mmpose.deployment import (RUNTIMES, check_runtime,
-                                        create_session)
+from softgate_mmpose.deployment import RUNTIMES, check_runtime, create_session
 from .configs import BenchmarkError
 
 #: Backend name -> label in reports.

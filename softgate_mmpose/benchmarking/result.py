@@ -114,7 +114,8 @@ def fastest_rows(rows: Sequence[Row], batch: int) -> List[Fastest]:
     for name, per_backend in rows_by_model(rows).items():
         for b in batch_sizes(batch):
             best = min(per_backend.values(), key=lambda r: r.ms_per_image(b))
-            fastest.append(Fastest(name, b, best.backend, best.ms_per_image(b)))
+            fastest.append(
+                Fastest(name, b, best.backend, best.ms_per_image(b)))
     return fastest
 
 
@@ -146,6 +147,6 @@ def ratios_of(rows: Sequence[Row], subjects: Sequence[str],
 
 
 __all__ = [
-    'BenchmarkResult', 'Fastest', 'ROW_FIELDS', 'Ratio', 'Row',
-    'batch_sizes', 'fastest_rows', 'ratios_of', 'rows_by_model'
+    'BenchmarkResult', 'Fastest', 'ROW_FIELDS', 'Ratio', 'Row', 'batch_sizes',
+    'fastest_rows', 'ratios_of', 'rows_by_model'
 ]

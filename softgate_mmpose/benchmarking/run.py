@@ -19,11 +19,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from softgate_mmpose.deployment import (ExportError, build_model,
-                                        export_onnx, flat_outputs,
-                                        input_shape_of, relative_difference,
-                                        runtime_version)
-from softgate_mmpose.utils.machine import (cpu_name, combine_rounds,
+from softgate_mmpose.deployment import (ExportError, build_model, export_onnx,
+                                        flat_outputs, input_shape_of,
+                                        relative_difference, runtime_version)
+from softgate_mmpose.utils.machine import (combine_rounds, cpu_name,
                                            reference_conv_gmacs)
 from .accuracy import collect_accuracies
 from .backends import BACKENDS, check_backends, make_runner
@@ -208,8 +207,7 @@ def run_benchmark(configs: Sequence[str],
         command=options.command,
         models=rows,
         fastest=fastest_rows(rows, options.batch),
-        ratios=ratios_of(rows, list(dict.fromkeys(subjects)),
-                         options.batch),
+        ratios=ratios_of(rows, list(dict.fromkeys(subjects)), options.batch),
         reference_conv=combine_rounds(ref_rounds) if ref_rounds else None)
     _log_summary(result, log)
     return result
@@ -276,8 +274,8 @@ def _build_models(configs: Sequence[str], cfgs: Dict, subject: str,
     ]
 
 
-def _build_model(config: str, cfg, num_stacks: Optional[int],
-                 options: Options, dev: torch.device) -> Model:
+def _build_model(config: str, cfg, num_stacks: Optional[int], options: Options,
+                 dev: torch.device) -> Model:
     """Build, count (before the deploy transform, which may fold
     parameters) and deploy one network."""
     from softgate_mmpose.models import switch_to_deploy
@@ -338,10 +336,10 @@ def _prepare(models: Sequence[Model], options: Options, dev: torch.device,
         shape = model.input_shape
         log(f'[{i}/{len(models)}] {model.name}: '
             f'{model.params / 1e6:.2f} M params, {model.macs / 1e9:.2f} '
-            f'GMACs, input {shape[2]}x{shape[1]}' + ''.join(
-                f'; {BACKENDS[p.backend]} max |diff| / peak '
-                f'{p.max_rel_diff:.2g}'
-                for p in model_pairs if p.max_rel_diff is not None))
+            f'GMACs, input {shape[2]}x{shape[1]}' +
+            ''.join(f'; {BACKENDS[p.backend]} max |diff| / peak '
+                    f'{p.max_rel_diff:.2g}'
+                    for p in model_pairs if p.max_rel_diff is not None))
     return pairs
 
 
@@ -379,8 +377,8 @@ def _prepare_pair(model: Model, backend: str, options: Options,
 def _parity(runner, network: nn.Module, inputs, dev: torch.device) -> float:
     with torch.no_grad():
         expected = flat_outputs(network(torch.from_numpy(inputs).to(dev)))
-    return relative_difference(runner(inputs),
-                               [t.float().cpu().numpy() for t in expected])
+    return relative_difference(
+        runner(inputs), [t.float().cpu().numpy() for t in expected])
 
 
 # -------------------------------------------------------------- timing
@@ -395,8 +393,8 @@ def _time_rounds(pairs: Sequence[Pair], options: Options, log: Log) -> None:
             with pair.load:
                 pair.samples += _time(pair.runner, pair.inputs, options)
                 if options.batch > 1:
-                    pair.batch_samples += _time(pair.runner,
-                                                pair.batch_inputs, options)
+                    pair.batch_samples += _time(pair.runner, pair.batch_inputs,
+                                                options)
         log(f'round {r + 1}/{options.rounds}: {len(pairs)} pairs in '
             f'{time.perf_counter() - start:.0f} s')
 
@@ -466,8 +464,8 @@ def _log_summary(result: BenchmarkResult, log: Log) -> None:
     for r in result.ratios:
         log(f'latency of {r.subject} [{BACKENDS[r.subject_backend]}] over '
             f'{r.other} [{BACKENDS[r.other_backend]}] at batch {r.batch}: '
-            f'{r.ratio:.3f}x' + (' (fastest runtimes)'
-                                 if r.kind == 'fastest' else ''))
+            f'{r.ratio:.3f}x' +
+            (' (fastest runtimes)' if r.kind == 'fastest' else ''))
     env = result.environment
     log(f"load average after: {env['loadavg_after'][0]:.2f} (includes this "
         "run's threads); other processes used "

@@ -22,8 +22,8 @@ from .estimator import (BACKENDS, OnnxRuntimePoseEstimator,
                         select_backend)
 from .export import (DEFAULT_OPSET, INPUT_NAME, HeatmapModel, build_model,
                      check_output_path, export_onnx)
-from .runtime import (RUNTIMES, RuntimeSession, check_runtime,
-                      create_session, runtime_version)
+from .runtime import (RUNTIMES, RuntimeSession, check_runtime, create_session,
+                      runtime_version)
 from .verify import (DEFAULT_TOLERANCE, flat_outputs, relative_difference,
                      torch_outputs, verify)
 

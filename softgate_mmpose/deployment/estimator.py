@@ -18,10 +18,10 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.structures import PixelData
-from torch import Tensor
-
 from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.structures import PoseDataSample
+from torch import Tensor
+
 from .runtime import RUNTIMES, create_session
 
 #: Backends of the inferencer, ``init_model`` and the benchmark.
@@ -43,8 +43,7 @@ def select_backend(weights: Optional[str],
     ext = os.path.splitext(str(weights))[1].lower() if weights else ''
     exported = ext in ('.onnx', '.xml')
     if backend is None:
-        return {'.onnx': 'onnxruntime', '.xml': 'openvino'}.get(
-            ext, 'pytorch')
+        return {'.onnx': 'onnxruntime', '.xml': 'openvino'}.get(ext, 'pytorch')
     if backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
     if backend in RUNTIMES and ext not in EXPORT_EXTENSIONS[backend]:
@@ -162,8 +161,8 @@ class RuntimePoseEstimator(nn.Module):
         h, w = in_shape[2], in_shape[3]
         if (h, w) != (in_h, in_w) and h is not None and w is not None:
             raise ValueError(
-                f'{self.model_file} takes {w}x{h} inputs, but the config crops '
-                f'{in_w}x{in_h}: export with --shape 1 3 {in_h} {in_w}.')
+                f'{self.model_file} takes {w}x{h} inputs, but the config '
+                f'crops {in_w}x{in_h}: export with --shape 1 3 {in_h} {in_w}.')
         if heatmap_size and None not in (out_shape[2], out_shape[3]):
             hw = (out_shape[3], out_shape[2])
             if hw != tuple(heatmap_size):
@@ -255,13 +254,13 @@ class RuntimePoseEstimator(nn.Module):
         return self.heatmaps(inputs)
 
 
-def build_runtime_estimator(model_file: str,
-                            pose_estimator: nn.Module,
-                            backend: str = 'onnxruntime',
-                            device: Optional[str] = None,
-                            num_threads: Optional[int] = None,
-                            output_name: Optional[str] = None
-                            ) -> RuntimePoseEstimator:
+def build_runtime_estimator(
+        model_file: str,
+        pose_estimator: nn.Module,
+        backend: str = 'onnxruntime',
+        device: Optional[str] = None,
+        num_threads: Optional[int] = None,
+        output_name: Optional[str] = None) -> RuntimePoseEstimator:
     """Wrap ``pose_estimator``'s config around an exported model run by
     ``backend``; logs which batching the file allows.
 

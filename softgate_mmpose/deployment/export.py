@@ -119,10 +119,11 @@ def build_model(config: Union[str, Config],
 
 
 def _build_pose_model(cfg: Config, name: str) -> nn.Module:
-    import softgate_mmpose  # noqa: F401  (registers the plugin's modules)
     from mmengine.registry import DefaultScope
     from mmpose.registry import MODELS
     from mmpose.utils import register_all_modules
+
+    import softgate_mmpose  # noqa: F401  (registers the plugin's modules)
 
     register_all_modules(init_default_scope=False)
     scope = cfg.get('default_scope', 'mmpose')
@@ -139,8 +140,8 @@ def _build_pose_model(cfg: Config, name: str) -> nn.Module:
     return pose_model
 
 
-def _load_checkpoint_into(pose_model: nn.Module, checkpoint: str,
-                          cfg: Config, config_name: str) -> None:
+def _load_checkpoint_into(pose_model: nn.Module, checkpoint: str, cfg: Config,
+                          config_name: str) -> None:
     # The plugin's one checkpoint check: refuses another joint set or
     # architecture with the reason, then loads strictly.
     from softgate_mmpose.utils.checkpoint import load_checked_checkpoint

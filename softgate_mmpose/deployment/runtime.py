@@ -101,10 +101,9 @@ class OnnxRuntimeSession(RuntimeSession):
         except Exception as e:  # ORT raises its own Fail/InvalidProtobuf
             raise ValueError(f'ONNX Runtime cannot load {model_file}: '
                              f'{_first_line(e)}') from e
-        super().__init__(
-            model_file,
-            [_ort_info(i) for i in self.session.get_inputs()],
-            [_ort_info(o) for o in self.session.get_outputs()])
+        super().__init__(model_file,
+                         [_ort_info(i) for i in self.session.get_inputs()],
+                         [_ort_info(o) for o in self.session.get_outputs()])
 
     def __call__(self, inputs: np.ndarray) -> List[np.ndarray]:
         return self.session.run(None, {self.inputs[0].name: inputs})
@@ -168,9 +167,8 @@ def _ort_info(node) -> TensorInfo:
 
 
 def _ov_info(port) -> TensorInfo:
-    shape = tuple(
-        d.get_length() if d.is_static else None
-        for d in port.get_partial_shape())
+    shape = tuple(d.get_length() if d.is_static else None
+                  for d in port.get_partial_shape())
     return TensorInfo(port.get_any_name(), shape)
 
 

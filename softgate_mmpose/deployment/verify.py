@@ -71,6 +71,6 @@ def verify(model: nn.Module,
     """
     session = model_file if isinstance(model_file, RuntimeSession) else \
         create_session(model_file, backend, num_threads)
-    x = np.random.default_rng(seed).standard_normal(
-        tuple(shape)).astype(np.float32)
+    x = np.random.default_rng(seed).standard_normal(tuple(shape)).astype(
+        np.float32)
     return relative_difference(session(x), torch_outputs(model, x))

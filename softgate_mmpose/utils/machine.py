@@ -17,8 +17,8 @@ import torch.nn as nn
 CHANNELS = 144
 SIZE = 64
 #: Memory formats the conv is timed in.
-LAYOUTS = (('nchw', torch.contiguous_format),
-           ('channels_last', torch.channels_last))
+LAYOUTS = (('nchw', torch.contiguous_format), ('channels_last',
+                                               torch.channels_last))
 
 
 def cpu_name() -> str:
@@ -126,6 +126,6 @@ def _best_of_rounds(result: dict) -> dict:
 
 
 __all__ = [
-    'cpu_name', 'usable_cores', 'reference_conv_gmacs',
-    'reference_conv_macs', 'combine_rounds'
+    'cpu_name', 'usable_cores', 'reference_conv_gmacs', 'reference_conv_macs',
+    'combine_rounds'
 ]

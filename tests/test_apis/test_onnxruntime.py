@@ -9,8 +9,8 @@ import os.path as osp
 
 import numpy as np
 import pytest
-
 from mmpose.apis import inference_topdown
+
 from softgate_mmpose.apis import (OnnxRuntimePoseEstimator,
                                   RuntimePoseEstimator, SoftGateInferencer,
                                   init_model)
@@ -65,8 +65,10 @@ def _assert_same_poses(ours, theirs, tol=PIXEL_TOL):
             np.testing.assert_allclose(
                 inst_a['keypoints'], inst_b['keypoints'], atol=tol)
             np.testing.assert_allclose(
-                inst_a['keypoint_scores'], inst_b['keypoint_scores'],
-                rtol=1e-5, atol=1e-5)
+                inst_a['keypoint_scores'],
+                inst_b['keypoint_scores'],
+                rtol=1e-5,
+                atol=1e-5)
 
 
 def test_backend_chosen_by_extension(ort_inferencer, ov_inferencer,
@@ -81,8 +83,8 @@ def test_backend_chosen_by_extension(ort_inferencer, ov_inferencer,
 
 
 @pytest.mark.parametrize('runtime', RUNTIMES)
-def test_sample_images_match_pytorch(runtime, request, inferencer,
-                                     torch_preds, mpii_images, tmp_path):
+def test_sample_images_match_pytorch(runtime, request, inferencer, torch_preds,
+                                     mpii_images, tmp_path):
     """Flip test on (the config's default), whole-image and user boxes."""
     ort_inferencer = request.getfixturevalue(
         'ort_inferencer' if runtime == 'onnxruntime' else 'ov_inferencer')
@@ -112,8 +114,8 @@ def test_video_matches_pytorch(ort_inferencer, inferencer, mpii_images,
             pred_out_dir=str(tmp_path / 'ort')))
     list(inferencer(video, pred_out_dir=str(tmp_path / 'torch')))
     assert os.listdir(tmp_path / 'vis') == ['clip.mp4']
-    assert len(read_video(str(tmp_path / 'vis' / 'clip.mp4'))) == len(
-        mpii_images)
+    assert len(read_video(str(tmp_path / 'vis' /
+                              'clip.mp4'))) == len(mpii_images)
     with open(tmp_path / 'ort' / 'clip.json') as f:
         ours = json.load(f)
     with open(tmp_path / 'torch' / 'clip.json') as f:
@@ -145,7 +147,9 @@ def test_init_model_and_inference_topdown(tiny_onnx, mpii_tiny_ckpt,
                                           tiny_pose_cfg, two_people):
     boxes = np.array([[230., 90., 430., 460.], [450., 100., 610., 460.]])
     ort = init_model(
-        MPII_ALIAS, tiny_onnx('tiny.onnx'), device='cpu',
+        MPII_ALIAS,
+        tiny_onnx('tiny.onnx'),
+        device='cpu',
         cfg_options=tiny_pose_cfg)
     torch_model = init_model(
         MPII_ALIAS, mpii_tiny_ckpt, device='cpu', cfg_options=tiny_pose_cfg)
@@ -171,8 +175,7 @@ def test_onnx_of_another_joint_set(lsp_config, tiny_pose_cfg, tmp_path,
         model, onnx_file, shape=deployment.input_shape_of(model.cfg))
     with pytest.raises(ValueError) as info:
         SoftGateInferencer(
-            MPII_ALIAS, onnx_file, cfg_options=tiny_pose_cfg,
-            backend=runtime)
+            MPII_ALIAS, onnx_file, cfg_options=tiny_pose_cfg, backend=runtime)
     message = str(info.value)
     assert 'lsp14.onnx' in message
     assert 'predicts 14 keypoints' in message and 'for 16' in message
@@ -184,14 +187,20 @@ def test_corrupt_and_missing_onnx(tmp_path, tiny_pose_cfg, runtime):
     corrupt = tmp_path / 'corrupt.onnx'
     corrupt.write_bytes(b'\x08\x07not a protobuf' * 10)
     with pytest.raises(ValueError, match=r'cannot load .*corrupt\.onnx'):
-        SoftGateInferencer(MPII_ALIAS, str(corrupt),
-                           cfg_options=tiny_pose_cfg, backend=runtime)
+        SoftGateInferencer(
+            MPII_ALIAS,
+            str(corrupt),
+            cfg_options=tiny_pose_cfg,
+            backend=runtime)
     with pytest.raises(FileNotFoundError, match='absent.onnx'):
-        SoftGateInferencer(MPII_ALIAS, str(tmp_path / 'absent.onnx'),
-                           backend=runtime)
+        SoftGateInferencer(
+            MPII_ALIAS, str(tmp_path / 'absent.onnx'), backend=runtime)
     with pytest.raises(ValueError, match=r'corrupt\.onnx'):
-        init_model(MPII_ALIAS, str(corrupt), cfg_options=tiny_pose_cfg,
-                   backend=runtime)
+        init_model(
+            MPII_ALIAS,
+            str(corrupt),
+            cfg_options=tiny_pose_cfg,
+            backend=runtime)
 
 
 def test_backend_and_weights_must_agree(mpii_tiny_ckpt, tiny_onnx):

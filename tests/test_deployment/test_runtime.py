@@ -59,8 +59,8 @@ def test_parity_with_pytorch(tiny, backend, threads):
 @pytest.mark.parametrize('backend', RUNTIMES)
 def test_verify_uses_the_runtime(tiny, backend):
     model, path = tiny
-    assert deployment.verify(model, path, (2, 3, 64, 64),
-                             backend=backend) <= TOL
+    assert deployment.verify(
+        model, path, (2, 3, 64, 64), backend=backend) <= TOL
 
 
 def test_relative_difference():
@@ -69,8 +69,8 @@ def test_relative_difference():
     assert deployment.relative_difference(
         [np.array([1., -3.])], [np.array([1., -4.])]) == pytest.approx(0.25)
     assert deployment.relative_difference(a, a[:1]) == float('inf')
-    assert deployment.relative_difference(
-        [np.zeros(3)], [np.zeros(2)]) == float('inf')
+    assert deployment.relative_difference([np.zeros(3)],
+                                          [np.zeros(2)]) == float('inf')
 
 
 @pytest.mark.parametrize('backend', RUNTIMES)
@@ -81,8 +81,8 @@ def test_bad_model_files(tmp_path, backend):
         deployment.create_session(str(missing), backend)
     corrupt = tmp_path / 'corrupt.onnx'
     corrupt.write_bytes(b'\x08\x07not a protobuf' * 10)
-    with pytest.raises(ValueError,
-                       match=rf'{label} cannot load .*corrupt\.onnx'):
+    with pytest.raises(
+            ValueError, match=rf'{label} cannot load .*corrupt\.onnx'):
         deployment.create_session(str(corrupt), backend)
     # a PyTorch checkpoint given as the model
     ckpt = tmp_path / 'model.pth'

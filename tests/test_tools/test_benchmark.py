@@ -31,10 +31,9 @@ RTM_NAME = 'tiny_rtmpose'
 MODELS = (TINY_1, TINY_2, RTM_NAME, MMPOSE_NAME)
 BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
 RUNTIMES = BACKENDS[1:]
-POSITIVE = ('params', 'macs', 'latency_ms', 'latency_ms_p25',
-            'latency_ms_p75', 'latency_ms_min', 'latency_ms_max',
-            'batch_ms_per_image', 'throughput', 'gmac_per_s', 'peak_mem_mb',
-            'weights_mb')
+POSITIVE = ('params', 'macs', 'latency_ms', 'latency_ms_p25', 'latency_ms_p75',
+            'latency_ms_min', 'latency_ms_max', 'batch_ms_per_image',
+            'throughput', 'gmac_per_s', 'peak_mem_mb', 'weights_mb')
 #: Largest runtime - PyTorch difference over the output peak: float32
 #: kernels of another library sum in another order.
 PARITY_TOL = 1e-4
@@ -88,12 +87,11 @@ def bench(tmp_path_factory, run_tool, python_tool):
     onnx_dir = osp.join(tmp, 'onnx')
     proc = run_tool(
         python_tool('analysis_tools/benchmark.py', config, rtm_config,
-                    MMPOSE_CONFIG, '--onnx-dir', onnx_dir,
-                    '--backend', *BACKENDS, '--input-size', '64', '64',
-                    '--batch-size', '2', '--num-stacks', '1', '2',
-                    '--rounds', '2', '--min-run-time',
-                    '0.05', '--warmup', '1', '--threads', '1', '--out', out,
-                    '--subject', TINY_NAME, '--accuracy',
+                    MMPOSE_CONFIG, '--onnx-dir', onnx_dir, '--backend',
+                    *BACKENDS, '--input-size', '64', '64', '--batch-size', '2',
+                    '--num-stacks', '1', '2', '--rounds', '2',
+                    '--min-run-time', '0.05', '--warmup', '1', '--threads',
+                    '1', '--out', out, '--subject', TINY_NAME, '--accuracy',
                     f'{TINY_NAME}={acc_file}'),
         timeout=600)
     with open(osp.join(out, 'benchmark.json')) as f:
@@ -102,10 +100,15 @@ def bench(tmp_path_factory, run_tool, python_tool):
         rows = list(csv.DictReader(f))
     with open(osp.join(out, 'benchmark.md')) as f:
         table = f.read()
-    return dict(config=config, rtm_config=rtm_config, out=out,
-                onnx_dir=onnx_dir, stdout=proc.stdout, result=result,
-                rows=rows, table=table)
-
+    return dict(
+        config=config,
+        rtm_config=rtm_config,
+        out=out,
+        onnx_dir=onnx_dir,
+        stdout=proc.stdout,
+        result=result,
+        rows=rows,
+        table=table)
 
 
 def _rows(bench, name):
@@ -119,9 +122,8 @@ def test_every_model_under_every_backend(bench):
         'benchmark.csv', 'benchmark.json', 'benchmark.md', 'benchmark.png'
     ]
     assert tuple(rows[0].keys()) == CSV_COLUMNS
-    assert [(r['name'], r['backend']) for r in rows] == [
-        (name, backend) for name in MODELS for backend in BACKENDS
-    ]
+    assert [(r['name'], r['backend']) for r in rows
+            ] == [(name, backend) for name in MODELS for backend in BACKENDS]
     for row in rows:
         for key in POSITIVE:
             assert float(row[key]) > 0, (row['name'], key, row[key])
@@ -153,8 +155,8 @@ def test_every_model_under_every_backend(bench):
     for name in files:
         graph = onnx.load(osp.join(bench['onnx_dir'], name)).graph
         outputs = [o.name for o in graph.output]
-        assert outputs == (['simcc_x', 'simcc_y'] if RTM_NAME in name else
-                           ['heatmaps'])
+        assert outputs == (['simcc_x', 'simcc_y']
+                           if RTM_NAME in name else ['heatmaps'])
         assert graph.input[0].type.tensor_type.shape.dim[0].dim_param
     env = bench['result']['environment']
     assert env['threads'] == 1
@@ -187,14 +189,18 @@ def test_counts_match_mmengine_analysis_of_mmpose_model(bench):
     from mmpose.apis import init_model
 
     rows = {r['name']: r for r in bench['rows'] if r['backend'] == 'pytorch'}
-    mim = osp.join(osp.dirname(__import__('mmpose').__file__), '.mim',
-                   'configs')
-    paths = {TINY_2: bench['config'], RTM_NAME: bench['rtm_config'],
-             MMPOSE_NAME: osp.join(mim, MMPOSE_CONFIG.split('::')[1])}
+    mim = osp.join(
+        osp.dirname(__import__('mmpose').__file__), '.mim', 'configs')
+    paths = {
+        TINY_2: bench['config'],
+        RTM_NAME: bench['rtm_config'],
+        MMPOSE_NAME: osp.join(mim,
+                              MMPOSE_CONFIG.split('::')[1])
+    }
     for name, path in paths.items():
         model = init_model(Config.fromfile(path), device='cpu')
-        assert int(rows[name]['params']) == sum(
-            p.numel() for p in model.parameters())
+        assert int(rows[name]['params']) == sum(p.numel()
+                                                for p in model.parameters())
         model.forward = model._forward
         info = get_model_complexity_info(
             model, (3, 64, 64), show_table=False, show_arch=False)
@@ -204,9 +210,12 @@ def test_counts_match_mmengine_analysis_of_mmpose_model(bench):
 @pytest.mark.slow
 def test_fastest_runtimes_and_ratios(bench):
     result, rows, table = bench['result'], bench['rows'], bench['table']
-    per_image = {(r['name'], r['backend'], b):
-                 float(r['latency_ms'] if b == 1 else r['batch_ms_per_image'])
-                 for r in rows for b in (1, 2)}
+    per_image = {
+        (r['name'], r['backend'], b):
+        float(r['latency_ms'] if b == 1 else r['batch_ms_per_image'])
+        for r in rows
+        for b in (1, 2)
+    }
     fastest = {(f['name'], f['batch']): f for f in result['fastest']}
     assert sorted(fastest) == sorted(
         (name, b) for name in MODELS for b in (1, 2))
@@ -216,21 +225,23 @@ def test_fastest_runtimes_and_ratios(bench):
         assert f['ms_per_image'] == pytest.approx(per_image[(name, best, b)])
     # Each subject variant over each other model, at each batch: between
     # their fastest backends, and per backend.
-    ratios = {(r['subject'], r['other'], r['batch'], r['kind']): r
-              for r in result['ratios']}
-    assert sorted(ratios) == sorted(
-        (s, o, b, k) for s in (TINY_1, TINY_2) for o in (RTM_NAME,
-                                                         MMPOSE_NAME)
-        for b in (1, 2) for k in ('fastest', *BACKENDS))
+    ratios = {
+        (r['subject'], r['other'], r['batch'], r['kind']): r
+        for r in result['ratios']
+    }
+    assert sorted(ratios) == sorted((s, o, b, k) for s in (TINY_1, TINY_2)
+                                    for o in (RTM_NAME, MMPOSE_NAME)
+                                    for b in (1, 2)
+                                    for k in ('fastest', *BACKENDS))
     for (subject, other, b, kind), r in ratios.items():
         if kind == 'fastest':
             mine, theirs = fastest[(subject, b)], fastest[(other, b)]
-            assert (r['subject_backend'], r['other_backend']) == (
-                mine['backend'], theirs['backend'])
+            assert (r['subject_backend'],
+                    r['other_backend']) == (mine['backend'], theirs['backend'])
             expected = mine['ms_per_image'] / theirs['ms_per_image']
         else:
-            expected = (per_image[(subject, kind, b)] /
-                        per_image[(other, kind, b)])
+            expected = (
+                per_image[(subject, kind, b)] / per_image[(other, kind, b)])
         assert r['ratio'] == pytest.approx(expected, rel=1e-6)
         assert f"{r['ratio']:.3f}x" in table
     assert 'Fastest backend of each model' in table
@@ -277,10 +288,12 @@ def test_progress_without_analysis_wall(bench):
     assert re.search(
         rf'{re.escape(TINY_2)} \[OpenVINO\]: b1 .* GMAC/s.* b2 .* ms/img',
         stdout)
-    assert re.search(r'fastest at batch 2: .* in (PyTorch|ONNX Runtime|'
-                     'OpenVINO)', stdout)
-    assert re.search(rf'latency of {re.escape(TINY_1)} \[.*\] over '
-                     rf'{RTM_NAME} \[.*\] at batch 1: .*x \(fastest', stdout)
+    assert re.search(
+        r'fastest at batch 2: .* in (PyTorch|ONNX Runtime|'
+        'OpenVINO)', stdout)
+    assert re.search(
+        rf'latency of {re.escape(TINY_1)} \[.*\] over '
+        rf'{RTM_NAME} \[.*\] at batch 1: .*x \(fastest', stdout)
     # The table is printed, and mmengine's analysis warnings are not.
     assert '| Model | Params (M) |' in stdout
     assert 'never called' not in stdout
@@ -330,15 +343,15 @@ def test_reference_conv():
     ref = machine.reference_conv_gmacs(threads=1, rounds=2, repeats=2)
     assert torch.get_num_threads() == threads  # no global side effect
     conv = torch.nn.Conv2d(144, 144, 3, padding=1, bias=False)
-    assert ref['macs'] == FlopAnalyzer(conv, torch.randn(
-        1, 144, 64, 64)).total()
+    assert ref['macs'] == FlopAnalyzer(conv, torch.randn(1, 144, 64,
+                                                         64)).total()
     assert len(ref['rounds']) == 2
     for layout in ('nchw', 'channels_last'):
         best = ref[layout]
-        assert best['gmac_per_s'] == pytest.approx(
-            ref['macs'] / best['latency_ms'] / 1e6)
-        assert best['gmac_per_s'] == max(
-            r[layout]['gmac_per_s'] for r in ref['rounds'])
+        assert best['gmac_per_s'] == pytest.approx(ref['macs'] /
+                                                   best['latency_ms'] / 1e6)
+        assert best['gmac_per_s'] == max(r[layout]['gmac_per_s']
+                                         for r in ref['rounds'])
     assert ref['gmac_per_s'] == max(ref['nchw']['gmac_per_s'],
                                     ref['channels_last']['gmac_per_s'])
     with pytest.raises(ValueError, match='>= 1'):
@@ -346,23 +359,23 @@ def test_reference_conv():
 
 
 @pytest.mark.parametrize('args, message', [
-    (['configs/mpii/no_such_config.py'],
-     'configs/mpii/no_such_config.py: config file not found'),
+    (['configs/mpii/no_such_config.py'
+      ], 'configs/mpii/no_such_config.py: config file not found'),
     (['mmpose::body_2d_keypoint/nothing_here.py'], 'config file not found'),
     (['no_such_package_xyz::a/b.py'], "package 'no_such_package_xyz' is "
      'not installed'),
-    ([DEFAULT_CONFIG, '--backend', 'pytorch', 'tensorrt'],
-     "unknown backend 'tensorrt'; choose from pytorch, onnxruntime, "
+    ([DEFAULT_CONFIG, '--backend', 'pytorch', 'tensorrt'
+      ], "unknown backend 'tensorrt'; choose from pytorch, onnxruntime, "
      'openvino'),
     ([DEFAULT_CONFIG, '--batch-size', '0'], '--batch-size'),
     ([DEFAULT_CONFIG, '--num-stacks', '0'], '--num-stacks'),
     ([DEFAULT_CONFIG, '--subject', 'hrnet'], "--subject 'hrnet' is none"),
     ([DEFAULT_CONFIG, '--accuracy', 'a.json'], 'expected CONFIG=PATH'),
-    ([DEFAULT_CONFIG, '--accuracy', 'other=a.json'],
-     'none of the benchmarked configs'),
+    ([DEFAULT_CONFIG, '--accuracy', 'other=a.json'
+      ], 'none of the benchmarked configs'),
 ])
-def test_bad_input_fails_before_measuring(load_tool, capsys, tmp_path,
-                                          args, message):
+def test_bad_input_fails_before_measuring(load_tool, capsys, tmp_path, args,
+                                          message):
     tool = load_tool('analysis_tools/benchmark.py')
     out = tmp_path / 'out'
     threads = torch.get_num_threads()
@@ -378,11 +391,11 @@ def test_bad_input_fails_before_measuring(load_tool, capsys, tmp_path,
 def test_bad_accuracy_file_names_file_and_keys(tmp_path):
     bad = tmp_path / 'metrics.json'
     bad.write_text(json.dumps({'loss': 1.0}))
-    with pytest.raises(BenchmarkError,
-                       match=re.escape(f'{bad}: no metric PCKh') +
-                       '.*keys: loss'):
-        accuracy.collect_accuracies(
-            [DEFAULT_CONFIG], [f'{DEFAULT_CONFIG}={bad}'], None)
+    with pytest.raises(
+            BenchmarkError,
+            match=re.escape(f'{bad}: no metric PCKh') + '.*keys: loss'):
+        accuracy.collect_accuracies([DEFAULT_CONFIG],
+                                    [f'{DEFAULT_CONFIG}={bad}'], None)
 
 
 def test_read_accuracy_formats(tmp_path):

@@ -39,7 +39,7 @@ def test_video_end_to_end(mpii_tiny_ckpt, tmp_path, mpii_images, write_video,
 
 
 def test_bboxes_json(cli, mpii_tiny_ckpt, tmp_path, mpii_images,
-                    tiny_cfg_args):
+                     tiny_cfg_args):
     image = mpii_images[3]
     boxes = tmp_path / 'boxes.json'
     boxes.write_text(
@@ -93,26 +93,32 @@ def test_camera_index_input(cli):
 # ---------------------------------------------------------- ONNX Runtime
 @pytest.mark.slow
 def test_onnx_video_end_to_end(mpii_tiny_ckpt, tiny_onnx, tmp_path,
-                               mpii_images, write_video, tiny_cfg_args, run_tool,
-                               python_tool):
+                               mpii_images, write_video, tiny_cfg_args,
+                               run_tool, python_tool):
     """The same video through an .onnx export (dynamic batch) and through
     PyTorch: the same keypoints."""
     video = write_video(mpii_images, str(tmp_path / 'clip.mp4'))
-    common = [video, '--pose2d', MPII_ALIAS, '--device', 'cpu', '--batch-size',
-              '2', '--no-progress', *tiny_cfg_args]
-    run_tool(python_tool('infer.py', *common, '--pose2d-weights',
-                         tiny_onnx('dynamic.onnx', dynamic_batch=True),
-                         '--pred-out-dir', str(tmp_path / 'ort')))
-    run_tool(python_tool('infer.py', *common, '--pose2d-weights',
-                         mpii_tiny_ckpt, '--pred-out-dir', str(tmp_path / 'pt')))
+    common = [
+        video, '--pose2d', MPII_ALIAS, '--device', 'cpu', '--batch-size', '2',
+        '--no-progress', *tiny_cfg_args
+    ]
+    run_tool(
+        python_tool('infer.py', *common, '--pose2d-weights',
+                    tiny_onnx('dynamic.onnx', dynamic_batch=True),
+                    '--pred-out-dir', str(tmp_path / 'ort')))
+    run_tool(
+        python_tool('infer.py', *common, '--pose2d-weights', mpii_tiny_ckpt,
+                    '--pred-out-dir', str(tmp_path / 'pt')))
     frames = {}
     for name in ('ort', 'pt'):
         with open(tmp_path / name / 'clip.json') as f:
             frames[name] = json.load(f)
     assert len(frames['ort']) == len(frames['pt']) == len(mpii_images)
     for a, b in zip(frames['ort'], frames['pt']):
-        np.testing.assert_allclose(a['instances'][0]['keypoints'],
-                                   b['instances'][0]['keypoints'], atol=0.05)
+        np.testing.assert_allclose(
+            a['instances'][0]['keypoints'],
+            b['instances'][0]['keypoints'],
+            atol=0.05)
 
 
 def test_onnx_backend_errors(cli, capsys, mpii_tiny_ckpt, mpii_images,
@@ -120,8 +126,10 @@ def test_onnx_backend_errors(cli, capsys, mpii_tiny_ckpt, mpii_images,
     image = mpii_images[0]
     # a PyTorch checkpoint forced into a runtime: named in the error
     for runtime in ('onnxruntime', 'openvino'):
-        assert cli.main([image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
-                         mpii_tiny_ckpt, '--backend', runtime]) == 1
+        assert cli.main([
+            image, '--pose2d', MPII_ALIAS, '--pose2d-weights', mpii_tiny_ckpt,
+            '--backend', runtime
+        ]) == 1
         err = capsys.readouterr().err
         assert 'needs the exported model' in err and 'mpii_tiny.pth' in err
         assert cli.main([image, '--pose2d', MPII_ALIAS, '--backend',
@@ -130,8 +138,10 @@ def test_onnx_backend_errors(cli, capsys, mpii_tiny_ckpt, mpii_images,
     broken = tmp_path / 'broken.onnx'
     broken.write_bytes(b'garbage')
     for runtime in ('onnxruntime', 'openvino'):
-        assert cli.main([image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
-                         str(broken), '--backend', runtime]) == 1
+        assert cli.main([
+            image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
+            str(broken), '--backend', runtime
+        ]) == 1
         assert 'broken.onnx' in capsys.readouterr().err
 
 
@@ -147,7 +157,8 @@ def test_openvino_backend(cli, tiny_onnx, mpii_images, tmp_path,
         assert cli.main([
             image, '--pose2d', MPII_ALIAS, '--pose2d-weights',
             tiny_onnx('tiny.onnx'), '--backend', runtime, '--device', 'cpu',
-            '--pred-out-dir', str(out), '--no-progress', *tiny_cfg_args
+            '--pred-out-dir',
+            str(out), '--no-progress', *tiny_cfg_args
         ]) == 0
         name = osp.splitext(osp.basename(image))[0]
         with open(out / f'{name}.json') as f:
@@ -155,5 +166,5 @@ def test_openvino_backend(cli, tiny_onnx, mpii_images, tmp_path,
     ort_kpts = np.asarray(preds['onnxruntime'][0]['keypoints'])
     assert ort_kpts.shape == (16, 2)
     # the runtimes' heatmaps differ by float rounding only
-    np.testing.assert_allclose(preds['openvino'][0]['keypoints'], ort_kpts,
-                               atol=0.05)
+    np.testing.assert_allclose(
+        preds['openvino'][0]['keypoints'], ort_kpts, atol=0.05)

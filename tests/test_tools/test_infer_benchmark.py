@@ -16,8 +16,9 @@ def test_images_per_second_per_backend(load_tool, capsys, mpii_images,
                                        tiny_cfg_args, backend):
     tool = load_tool('analysis_tools/infer_benchmark.py')
     folder = osp.dirname(mpii_images[0])
-    weights = (mpii_tiny_ckpt if backend == 'pytorch' else tiny_onnx(
-        'tiny_dynamic.onnx', dynamic_batch=True))
+    weights = (
+        mpii_tiny_ckpt if backend == 'pytorch' else tiny_onnx(
+            'tiny_dynamic.onnx', dynamic_batch=True))
     rows = tool.main([
         MPII_ALIAS, folder, '--weights', weights, '--num-images', '3',
         '--batch-sizes', '1', '3', '--device', 'cpu', '--backend', backend,

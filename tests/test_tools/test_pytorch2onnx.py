@@ -45,25 +45,29 @@ def save_checkpoint(model, path, num_keypoints, seed=0, randomize=None):
     if randomize is not None:
         randomize(model.pose_model, seed)
     torch.save(
-        dict(state_dict=model.pose_model.state_dict(),
-             meta=dict(dataset_meta=dict(num_keypoints=num_keypoints))), path)
+        dict(
+            state_dict=model.pose_model.state_dict(),
+            meta=dict(dataset_meta=dict(num_keypoints=num_keypoints))), path)
     return str(path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('config,size', [
-    (DEFAULT_CONFIG, 128),
-    (f'{CONFIGS}/td-hm_softgate-hg2-c144_1xb24-200e_mpii-256x256.py', 128),
-    (f'{CONFIGS}/td-hm_softgate-hg8-c256_1xb24-200e_mpii-256x256.py', 64),
-    (f'{CONFIGS}/td-hm_softgate-ref-sgsc-hg4-c144_mpii-256x256.py', 64),
-    (f'{CONFIGS}/td-hm_softgate-ref-shg-hg8-c256_mpii-256x256.py', 64),
-], ids=lambda v: osp.basename(str(v)))
+@pytest.mark.parametrize(
+    'config,size', [
+        (DEFAULT_CONFIG, 128),
+        (f'{CONFIGS}/td-hm_softgate-hg2-c144_1xb24-200e_mpii-256x256.py', 128),
+        (f'{CONFIGS}/td-hm_softgate-hg8-c256_1xb24-200e_mpii-256x256.py', 64),
+        (f'{CONFIGS}/td-hm_softgate-ref-sgsc-hg4-c144_mpii-256x256.py', 64),
+        (f'{CONFIGS}/td-hm_softgate-ref-shg-hg8-c256_mpii-256x256.py', 64),
+    ],
+    ids=lambda v: osp.basename(str(v)))
 def test_plugin_configs_export_to_the_last_stack(tmp_path, config, size,
                                                  randomize_norms_and_gates):
     model = randomized_model(config, randomize_norms_and_gates)
     out = tmp_path / 'model.onnx'
     shape = (1, 3, size, size)
-    with torch.no_grad():  # the old eval path failed to export without gradients
+    with torch.no_grad(
+    ):  # the old eval path failed to export without gradients
         names = deployment.export_onnx(model, str(out), shape)
     assert names == ['heatmaps']
     graph = onnx.load(str(out)).graph
@@ -126,8 +130,8 @@ def test_cli_checkpoint_dynamic_batch_and_verify(cli, tmp_path, capsys,
     assert printed.count('max |OpenVINO - PyTorch|') == 2
     session = ort.InferenceSession(
         str(out), providers=['CPUExecutionProvider'])
-    (heatmaps, ) = session.run(
-        None, {'input': np.zeros((3, 3, 64, 64), np.float32)})
+    (heatmaps, ) = session.run(None,
+                               {'input': np.zeros((3, 3, 64, 64), np.float32)})
     assert heatmaps.shape == (3, 16, 16, 16)
     # the checkpoint's weights were exported, not the initialised ones
     model.pose_model.load_state_dict(torch.load(ckpt)['state_dict'])
@@ -225,11 +229,10 @@ def test_checkpoint_of_another_joint_set_is_refused(cli, tmp_path, capsys):
 def test_unwritable_output_leaves_nothing(cli, tmp_path, capsys):
     blocker = tmp_path / 'a_file'
     blocker.write_text('')
-    for out, message in [
-        (tmp_path / 'no_such_dir' / 'm.onnx', 'not an existing folder'),
-        (blocker / 'm.onnx', 'not an existing folder'),
-        (tmp_path, 'is a folder')
-    ]:
+    for out, message in [(tmp_path / 'no_such_dir' / 'm.onnx',
+                          'not an existing folder'),
+                         (blocker / 'm.onnx', 'not an existing folder'),
+                         (tmp_path, 'is a folder')]:
         assert cli.main(
             [DEFAULT_CONFIG, '--output-file',
              str(out), *TINY_ARGS]) == 2

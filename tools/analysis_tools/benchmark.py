@@ -16,9 +16,10 @@ to ``--out``.
 
 Example::
 
+    MPII=mmpose::body_2d_keypoint/topdown_heatmap/mpii
     python tools/analysis_tools/benchmark.py \\
         configs/mpii/td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py \\
-        mmpose::body_2d_keypoint/topdown_heatmap/mpii/td-hm_hourglass52_8xb64-210e_mpii-256x256.py \\
+        $MPII/td-hm_hourglass52_8xb64-210e_mpii-256x256.py \\
         --backend pytorch onnxruntime openvino --batch-size 8 \\
         --out work_dirs/benchmark
 """

@@ -128,8 +128,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             device=args.device,
             num_stacks=args.num_stacks,
             cfg_options=args.cfg_options)
-        shape = tuple(args.shape) if args.shape else input_shape_of(
-            model.cfg)
+        shape = tuple(args.shape) if args.shape else input_shape_of(model.cfg)
         names = export_onnx(
             model,
             args.output_file,

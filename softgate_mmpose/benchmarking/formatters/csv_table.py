@@ -15,13 +15,14 @@ def format_csv(rows: Sequence[Row]) -> str:
     """The result rows as CSV (empty cells for missing values)."""
     buf = io.StringIO()
     writer = csv.DictWriter(
-        buf, fieldnames=CSV_COLUMNS, extrasaction='ignore',
+        buf,
+        fieldnames=CSV_COLUMNS,
+        extrasaction='ignore',
         lineterminator='\n')
     writer.writeheader()
     for row in rows:
         values = dataclasses.asdict(row)
-        writer.writerow({
-            k: ('' if values[k] is None else values[k])
-            for k in CSV_COLUMNS
-        })
+        writer.writerow(
+            {k: ('' if values[k] is None else values[k])
+             for k in CSV_COLUMNS})
     return buf.getvalue()

@@ -33,9 +33,9 @@ def accuracy_cell(row: Row) -> str:
 def _header_lines(result: BenchmarkResult, num_models: int) -> List[str]:
     env, settings = result.environment, result.settings
     labels = [BACKENDS[b] for b in settings['backends']]
-    versions = ', '.join([f"torch {env['torch']}"] + [
-        f'{b} {env[b]}' for b in settings['backends'] if b in env
-    ])
+    versions = ', '.join(
+        [f"torch {env['torch']}"] +
+        [f'{b} {env[b]}' for b in settings['backends'] if b in env])
     return [
         f'Benchmark of {num_models} models under {", ".join(labels)}, '
         f"{env['date']}, {env['device']} ({env['cpu']}), {versions}, "
@@ -61,8 +61,9 @@ def _model_table(result: BenchmarkResult) -> List[str]:
     header += [f'{label} peak mem b{batch} (MB)' for label in labels]
     header += [f'{BACKENDS[b]} max diff / peak' for b in runtimes]
     header += ['Accuracy', 'Other load (cores)']
-    lines = ['| ' + ' | '.join(header) + ' |',
-             '|---|' + '---:|' * (len(header) - 1)]
+    lines = [
+        '| ' + ' | '.join(header) + ' |', '|---|' + '---:|' * (len(header) - 1)
+    ]
     for per_backend in rows_by_model(result.models).values():
         rows = [per_backend.get(b) for b in backends]
         first = next(r for r in rows if r is not None)
@@ -81,11 +82,13 @@ def _model_table(result: BenchmarkResult) -> List[str]:
             '-' if r is None else _fmt(r.peak_mem_mb, '.0f') for r in rows
         ]
         cells += [
-            '-' if b not in per_backend else
-            _fmt(per_backend[b].max_rel_diff, '.1e') for b in runtimes
+            '-' if b not in per_backend else _fmt(per_backend[b].max_rel_diff,
+                                                  '.1e') for b in runtimes
         ]
-        loads = [r.other_load for r in rows
-                 if r is not None and r.other_load is not None]
+        loads = [
+            r.other_load for r in rows
+            if r is not None and r.other_load is not None
+        ]
         cells += [
             accuracy_cell(first),
             _fmt(max(loads) if loads else None, '.2f')
@@ -106,8 +109,8 @@ def _fastest_table(result: BenchmarkResult) -> List[str]:
         cells.setdefault(f.name, {})[f.batch] = \
             f'{BACKENDS[f.backend]} {f.ms_per_image:.1f} ms'
     for name, per_batch in cells.items():
-        lines.append(f'| {name} | ' +
-                     ' | '.join(per_batch[b] for b in batches) + ' |')
+        lines.append(f'| {name} | ' + ' | '.join(per_batch[b]
+                                                 for b in batches) + ' |')
     return lines
 
 
@@ -131,8 +134,8 @@ def _ratio_table(result: BenchmarkResult) -> List[str]:
         '|---|---|---:|' + '---:|' * len(titles)
     ]
     for (subject, other, batch), per_kind in table.items():
-        lines.append(f'| {subject} | {other} | {batch} | ' + ' | '.join(
-            per_kind.get(k, '-') for k in kinds) + ' |')
+        lines.append(f'| {subject} | {other} | {batch} | ' +
+                     ' | '.join(per_kind.get(k, '-') for k in kinds) + ' |')
     return lines
 
 
@@ -162,11 +165,11 @@ def _notes(result: BenchmarkResult) -> List[str]:
         '`softgate_mmpose.deployment` builds and exports it, with the '
         'deploy transform) on a normalised random batch, measured with '
         f"`torch.utils.benchmark.Timer` in {settings['rounds']} round(s) "
-        'that take every model and backend in turn at batch 1'
-        + (f' and {batch}' if batch > 1 else '') + '; no data loading, '
+        'that take every model and backend in turn at batch 1' +
+        (f' and {batch}' if batch > 1 else '') + '; no data loading, '
         'preprocessing, flip test or decoding. PyTorch: eager, eval mode, '
-        '`torch.no_grad()`. ONNX Runtime and OpenVINO: the exported graph'
-        + (' (dynamic batch)' if batch > 1 else '') + ' on the CPU, '
+        '`torch.no_grad()`. ONNX Runtime and OpenVINO: the exported graph' +
+        (' (dynamic batch)' if batch > 1 else '') + ' on the CPU, '
         f"{threads(settings['threads'])} per call (OpenVINO: LATENCY hint, "
         'f32). MACs: mmengine\'s analysis (convs, linear layers, matmuls). '
         'GMAC/s = MACs / median latency. Peak mem: weights + the rise of '

@@ -47,21 +47,24 @@ def render_png(result: BenchmarkResult) -> bytes:
                 capsize=3)
         first = next(iter(per_backend.values()))
         ax_lat.annotate(
-            short_name(first.name),
-            (first.gmacs, first.latency_ms),
+            short_name(first.name), (first.gmacs, first.latency_ms),
             fontsize=7,
             xytext=(4, 4),
             textcoords='offset points')
     for backend in result.settings['backends']:
-        ax_lat.plot([], [], MARKERS.get(backend, 'o'), color='gray',
+        ax_lat.plot([], [],
+                    MARKERS.get(backend, 'o'),
+                    color='gray',
                     label=BACKENDS[backend])
     ax_lat.legend(fontsize=8)
     env = result.environment
     ax_lat.set_xlabel('GMACs per image')
     ax_lat.set_yscale('log')  # models and backends span two decades
     ax_lat.set_ylabel('latency at batch 1 (ms, median and IQR; log scale)')
-    ax_lat.set_title(f"{env['device']}, {result.settings['threads']} "
-                     'threads', fontsize=9)
+    ax_lat.set_title(
+        f"{env['device']}, {result.settings['threads']} "
+        'threads',
+        fontsize=9)
     ax_lat.grid(alpha=0.3)
 
     keys, missing = set(), []
@@ -88,7 +91,8 @@ def render_png(result: BenchmarkResult) -> bytes:
         ax_acc.set_ylabel(f"accuracy, % ({', '.join(sorted(keys))})")
         ax_acc.set_title(
             'filled: measured (--accuracy); hollow: reported by MMPose\'s '
-            'metafiles', fontsize=9)
+            'metafiles',
+            fontsize=9)
     ax_acc.margins(y=0.15)
     if missing:  # below the panel, clear of its points
         ax_acc.text(
@@ -105,8 +109,8 @@ def render_png(result: BenchmarkResult) -> bytes:
     ax_acc.grid(alpha=0.3)
     # Fixed margins: labels near a panel's edge may run into the gap
     # rather than shrink the panels.
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.2, top=0.92,
-                        wspace=0.2)
+    fig.subplots_adjust(
+        left=0.06, right=0.98, bottom=0.2, top=0.92, wspace=0.2)
     buf = io.BytesIO()
     fig.savefig(buf, format='png', dpi=120)
     return buf.getvalue()

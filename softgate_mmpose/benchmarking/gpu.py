@@ -322,8 +322,9 @@ def _train_subjects(configs, cfgs, options, device, rng, log):
     subjects, meta = [], {}
     for config in configs:
         cfg, name = cfgs[config], config_name(config)
-        pose_model = build_model(
-            cfg, device=str(device), deploy=False).pose_model
+        # mmengine's BaseModel.to also moves the data preprocessor's
+        # target device (a plain nn.Module.to moves only its buffers)
+        pose_model = build_model(cfg, deploy=False).pose_model.to(device)
         pose_model.train()
         wrapper = build_optim_wrapper(pose_model, cfg, options, device)
         joints = num_keypoints_of(pose_model)

@@ -6,10 +6,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
-from torch import Tensor
-
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
+from ..utils.fold import fuse_conv_module_norm
 from .builder import build_block
 
 MERGE_TYPES = ('concat-1x1', 'concat-3x3', 'add')
@@ -44,7 +45,8 @@ class SoftGatedHourglassModule(BaseModule):
             reimplementation's ``low3``). Defaults to False.
         conv_bias (bool | str): Bias of every conv. Defaults to ``'auto'``.
         conv_cfg (dict, optional): Config of conv layers.
-        norm_cfg (dict): Config of norm layers. Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Config of norm layers.
+            Defaults to ``dict(type='BN')``.
         act_cfg (dict): Config of activation layers.
             Defaults to ``dict(type='ReLU')``.
         init_cfg (dict or list[dict], optional): Initialization config.
@@ -170,6 +172,22 @@ class SoftGatedHourglassModule(BaseModule):
         if self.merge_conv.with_activation:
             out = self.merge_conv.activate(out)
         return out
+
+    def switch_to_deploy(self, test_cfg: Optional[dict] = None) -> None:
+        """Fold the merge conv's BN into the conv, for inference (called by
+        :func:`~softgate_mmpose.models.switch_to_deploy`).
+
+        In eval mode the BN is a per-channel affine map ``s ⊙ y + t``, which
+        commutes with nearest upsampling; for the split merge it folds into
+        both halves: ``conv(up, s ⊙ W_up) + s ⊙ b + t +
+        upsample(conv(low, s ⊙ W_low))``. The merge is then conv, add, ReLU,
+        which the runtimes run as one conv with a fused sum and activation.
+
+        Args:
+            test_cfg (dict, optional): Unused (MMPose's signature).
+        """
+        if self.merge_conv is not None:
+            fuse_conv_module_norm(self.merge_conv)
 
 
 def _upsample(x: Tensor) -> Tensor:

@@ -27,7 +27,8 @@ class PreActBottleneck(PreActResidualBlock):
         conv_bias (bool | str): Bias of every conv, see
             :class:`mmcv.cnn.ConvModule`. Defaults to ``'auto'``.
         conv_cfg (dict, optional): Config of conv layers.
-        norm_cfg (dict): Config of norm layers. Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Config of norm layers.
+            Defaults to ``dict(type='BN')``.
         act_cfg (dict): Config of activation layers.
             Defaults to ``dict(type='ReLU')``.
         init_cfg (dict or list[dict], optional): Initialization config.

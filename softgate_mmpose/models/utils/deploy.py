@@ -11,13 +11,19 @@ __all__ = ['switch_to_deploy']
 def switch_to_deploy(model: nn.Module) -> nn.Module:
     """Rewrite a trained model for inference, in place, once.
 
-    Puts the model in eval mode and calls ``switch_to_deploy()`` of every
-    module in it (itself included) that defines it (the convention of re-parameterisable blocks
-    in OpenMMLab), children before parents so that a parent sees its
-    children's deployed form. Modules without it are left as they are, so
-    any model can be passed. The result equals the original in eval mode up
-    to float rounding (within 1e-5 of the output peak) and is for inference
-    only: call it after loading the checkpoint, before exporting.
+    Puts the model in eval mode and calls ``switch_to_deploy(test_cfg)`` of
+    every module in it that defines one, the convention of MMPose's
+    re-parameterisable layers (``BasePoseEstimator.switch_to_deploy`` does
+    the same for the submodules of a pose estimator; it is not called
+    itself, so every module is switched once). Modules without it are left
+    as they are, so any model can be passed.
+
+    The result equals the original in eval mode up to float rounding
+    (within 1e-5 of the output peak), and is for inference only: folded
+    weights use the BN running statistics and are frozen. Call it after
+    loading the checkpoint (the folds change parameter names), before
+    exporting. What each module folds is documented in its
+    ``switch_to_deploy`` and in ``docs/en/fast_inference.md``.
 
     Args:
         model (nn.Module): A model in any mode, e.g. a top-down pose
@@ -26,12 +32,15 @@ def switch_to_deploy(model: nn.Module) -> nn.Module:
     Returns:
         nn.Module: ``model``, in eval mode.
     """
+    from mmpose.models.pose_estimators.base import BasePoseEstimator
+
     model.eval()
-    modules = list(model.modules())
-    # modules() lists parents before their children: reversed, every child
-    # is transformed before its parent.
-    for module in reversed(modules):
+    test_cfg = getattr(model, 'test_cfg', None)
+    # A list first: the transforms remove modules.
+    for module in list(model.modules()):
+        if isinstance(module, BasePoseEstimator):
+            continue  # its switch_to_deploy only dispatches, as this does
         transform = getattr(module, 'switch_to_deploy', None)
         if callable(transform):
-            transform()
+            transform(test_cfg)
     return model

@@ -46,7 +46,11 @@ def test_eval_is_the_computation_on_running_stats(block_type, reference, in_chan
     block = randomize_norms_and_gates(block_type(in_channels, 16, gate='channel')).eval()
     x = torch.randn(2, in_channels, 7, 9)
     with torch.no_grad():
-        torch.testing.assert_close(block(x), reference(block, x), rtol=1e-5, atol=1e-5)
+        expected = reference(block, x)
+        # Same maths, other kernels (e.g. unfused): float rounding only,
+        # orders of magnitude below 1e-5 of the output's peak.
+        torch.testing.assert_close(block(x), expected, rtol=0,
+                                   atol=1e-5 * expected.abs().max().item())
 
 
 @pytest.mark.parametrize('merge', ['concat-1x1', 'concat-3x3', 'add'])
@@ -62,6 +66,7 @@ def test_hourglass_train_with_frozen_norms_equals_eval(merge, randomize_norms_an
             m.eval()
     with torch.no_grad():
         frozen = hg(x)
+        # The same ops on the same input and thread count: bitwise equal.
         assert torch.equal(hg.eval()(x), frozen)
 
 
@@ -72,7 +77,10 @@ def test_concat_1x1_merge_equals_the_concatenation(randomize_norms_and_gates):
     up, low = torch.randn(2, 8, 6, 4), torch.randn(2, 8, 3, 2)
     with torch.no_grad():
         expected = hg.merge_conv(torch.cat((up, F.interpolate(low, scale_factor=2.)), 1))
-        torch.testing.assert_close(hg.merge_branches(up, low), expected, rtol=1e-5, atol=1e-5)
+        # The split conv sums two half-width partial products: another
+        # accumulation order, rounding far below 1e-5 of the peak.
+        torch.testing.assert_close(hg.merge_branches(up, low), expected, rtol=0,
+                                   atol=1e-5 * expected.abs().max().item())
 
 
 @pytest.mark.parametrize('mode', ['train', 'eval'])
@@ -91,4 +99,5 @@ def test_copies_compute_the_same(randomize_norms_and_gates):
     x = torch.randn(1, 8, 8, 8)
     with torch.no_grad():
         out = hg(x)
+        # Equal weights, the same ops and thread count: bitwise equal.
         assert torch.equal(copy.deepcopy(hg)(x), out)

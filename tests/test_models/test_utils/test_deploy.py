@@ -1,38 +1,80 @@
-"""switch_to_deploy: one explicit transform, children before parents, eval
-mode afterwards, the same outputs."""
+"""switch_to_deploy: one explicit transform after loading, eval mode
+afterwards, the same outputs in PyTorch and ONNX Runtime."""
+import copy
+import os.path as osp
+
+import numpy as np
+import pytest
 import torch
 import torch.nn as nn
+from mmengine.config import Config
+from mmpose.registry import MODELS
 
-from softgate_mmpose.models import SoftGatedStackedHourglass, switch_to_deploy
+from softgate_mmpose.models import (SoftGatedStackedHourglass,
+                                    switch_to_deploy, truncate_stacks)
 
+DEFAULT_CONFIG = osp.join(
+    osp.dirname(__file__), '..', '..', '..', 'configs', 'mpii',
+    'td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py')
 TINY = dict(
     num_keypoints=5,
-    num_stacks=2,
+    num_stacks=3,
     stack_channels=16,
     depth=2,
     stem_channels=(8, 16, 16))
 
 
+def build_estimator(**backbone) -> nn.Module:
+    """The default config's estimator (depth 4), shrunk to 16 channels."""
+    cfg = Config.fromfile(DEFAULT_CONFIG)
+    cfg.model.backbone.update(
+        stack_channels=16, stem_channels=(8, 16, 16), **backbone)
+    cfg.model.head.num_stages = cfg.model.backbone.num_stacks
+    return MODELS.build(cfg.model)
+
+
+def max_rel_diff(outs, refs) -> float:
+    """Largest difference over all outputs, relative to each one's peak."""
+    return max(
+        float((o - r).abs().max() / r.abs().max()) for o, r in zip(outs, refs))
+
+
+# The folds are exact in real arithmetic: in float64 the deployed model
+# differs from the original by float64 rounding only (~1e-15 of the peak per
+# layer, summed over a few hundred layers).
+EXACT = 1e-11
+# In float32 the original itself is off the exact values by up to ~2e-5 of
+# the peak in these small random models (BN scales up to 2.2 at every
+# layer), and the folded weights round differently: 1e-4 of the peak, for
+# any kernels and thread counts. The default model stays within 1e-5
+# (docs/en/fast_inference.md).
+TOLERANCE = 1e-4
+
+
 class Recorder(nn.Module):
 
-    def __init__(self, name, log, *children):
+    def __init__(self, log, *children):
         super().__init__()
-        self.name, self.log = name, log
+        self.log = log
         self.kids = nn.ModuleList(children)
 
-    def switch_to_deploy(self):
-        self.log.append(self.name)
+    def switch_to_deploy(self, test_cfg=None):
+        self.log.append((self, test_cfg))
 
 
-def test_children_are_transformed_before_parents():
+def test_every_module_is_switched_once_with_the_test_cfg():
     log = []
-    model = Recorder('root', log, Recorder('a', log, Recorder('a1', log)),
-                     nn.Conv2d(1, 1, 1), Recorder('b', log)).train()
+    inner = Recorder(log)
+    model = Recorder(log, inner, nn.Conv2d(1, 1, 1)).train()
     assert switch_to_deploy(model) is model
     assert not model.training
-    assert sorted(log) == ['a', 'a1', 'b', 'root']
-    assert log.index('a1') < log.index('a') < log.index('root')
-    assert log.index('b') < log.index('root')
+    assert [m for m, _ in log] == [model, inner]
+
+    estimator = build_estimator(num_stacks=1)
+    log.clear()
+    estimator.head.recorder = Recorder(log)
+    switch_to_deploy(estimator)
+    assert log == [(estimator.head.recorder, estimator.test_cfg)]
 
 
 def test_unknown_models_only_switch_to_eval():
@@ -46,13 +88,118 @@ def test_unknown_models_only_switch_to_eval():
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
-def test_deployed_backbone_equals_the_original(randomize_norms_and_gates):
-    model = randomize_norms_and_gates(SoftGatedStackedHourglass(**TINY)).eval()
+@pytest.mark.parametrize('merge', ['concat-1x1', 'concat-3x3', 'add'])
+@pytest.mark.parametrize('block', ['HierarchicalBlock', 'PreActBottleneck'])
+@pytest.mark.parametrize('merge_norm', [True, False])
+def test_deployed_backbone_equals_the_original(merge, block, merge_norm,
+                                               randomize_norms_and_gates):
+    model = randomize_norms_and_gates(
+        SoftGatedStackedHourglass(
+            **TINY,
+            merge=merge,
+            merge_norm=merge_norm,
+            block_cfg=dict(type=block, gate='channel'))).eval()
+    model64 = copy.deepcopy(model).double()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         expected = model(x)
+        expected64 = model64(x.double())
         outs = switch_to_deploy(model)(x)
-    for out, ref in zip(outs, expected):
-        # folded weights round differently than the layer-by-layer chain
-        peak = ref.abs().max()
-        assert (out - ref).abs().max() <= 1e-5 * peak
+        outs64 = switch_to_deploy(model64)(x.double())
+    assert model.remap_heatmaps is None
+    assert len(outs) == len(expected)
+    assert max_rel_diff(outs64, expected64) <= EXACT
+    assert max_rel_diff(outs, expected) <= TOLERANCE
+
+
+def test_deployed_estimator_equals_the_loaded_checkpoint(
+        tmp_path, randomize_norms_and_gates):
+    # trained weights are saved, loaded into a new model, then deployed
+    trained = randomize_norms_and_gates(build_estimator(num_stacks=2))
+    path = str(tmp_path / 'model.pth')
+    torch.save(trained.state_dict(), path)
+    model = build_estimator(num_stacks=2).double()
+    model.load_state_dict(torch.load(path), strict=True)
+    trained.double().eval()
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64)
+    with torch.no_grad():
+        expected = trained.head.forward(trained.extract_feat(x))
+        switch_to_deploy(model)
+        outs = model.head.forward(model.extract_feat(x))
+    assert max_rel_diff(outs, expected) <= EXACT
+    # what was folded: the merges' and stem/feature convs' BN, the
+    # intermediate heatmap conv into the remap
+    backbone = model.backbone
+    merges = [
+        m.merge_conv for m in backbone.modules() if hasattr(m, 'merge_conv')
+    ]
+    assert len(merges) == 2 * 4
+    assert not any(m.with_norm for m in merges)
+    assert not backbone.stem[0].with_norm
+    assert backbone.remap_heatmaps is None
+
+
+@pytest.mark.parametrize('deploy_first', [True, False])
+def test_deploy_and_truncation_commute(deploy_first,
+                                       randomize_norms_and_gates):
+    full = randomize_norms_and_gates(build_estimator(num_stacks=3))
+    full.double().eval()
+    x = torch.randn(1, 3, 64, 64, dtype=torch.float64)
+    with torch.no_grad():
+        expected = full.head.forward(full.extract_feat(x))[1]
+        model = copy.deepcopy(full)
+        if deploy_first:
+            truncate_stacks(switch_to_deploy(model), 2)
+        else:
+            switch_to_deploy(truncate_stacks(model, 2))
+        outs = model.head.forward(model.extract_feat(x))
+    assert len(outs) == 2
+    assert max_rel_diff([outs[-1]], [expected]) <= EXACT
+
+
+def test_deployed_estimator_exports(tmp_path, randomize_norms_and_gates):
+    ort = pytest.importorskip('onnxruntime')
+    onnx = pytest.importorskip('onnx')
+
+    class Net(nn.Module):  # images -> the last stack's heatmaps
+
+        def __init__(self, estimator):
+            super().__init__()
+            self.estimator = estimator
+
+        def forward(self, x):
+            feats = self.estimator.extract_feat(x)
+            return self.estimator.head.forward(feats)[-1]
+
+    def export(model, name):
+        path = str(tmp_path / name)
+        torch.onnx.export(
+            Net(model).eval(), (x, ),
+            path,
+            input_names=['x'],
+            output_names=['heatmaps'],
+            opset_version=17,
+            dynamo=False)
+        return path
+
+    model = randomize_norms_and_gates(build_estimator(num_stacks=2)).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        original = export(model, 'original.onnx')
+        deployed = export(switch_to_deploy(model), 'deployed.onnx')
+        expected = model.head.forward(model.extract_feat(x))[-1].numpy()
+    session = ort.InferenceSession(
+        deployed, providers=['CPUExecutionProvider'])
+    (actual, ) = session.run(None, {'x': x.numpy()})
+    # export parity of the deployed model: ONNX Runtime's kernels sum in
+    # another order than PyTorch's (float32 rounding, as above)
+    assert np.abs(actual - expected).max() <= \
+        TOLERANCE * np.abs(expected).max()
+
+    def count(path, op):
+        return sum(n.op_type == op for n in onnx.load(path).graph.node)
+
+    # per stack 4 merge BNs, and the stem's; 2 heatmap/remap convs less
+    assert count(deployed, 'BatchNormalization') < \
+        count(original, 'BatchNormalization')
+    assert count(deployed, 'Conv') == count(original, 'Conv') - 2

@@ -2,13 +2,31 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: env test test-report quickstart quickstart-real
+.PHONY: env lint format test test-report quickstart quickstart-real
 
 # Creates or checks .venv (idempotent: seconds when it is up to date).
 env:
 	bash tools/setup_env.sh
 
-test: env
+# What is linted: the package, the tools, the tests and the configs, as MMPose
+# lints them (settings in setup.cfg: flake8, isort and yapf, 79 columns).
+LINT_PATHS := softgate_mmpose tools tests configs setup.py
+# The copy of configs/ that building a wheel leaves in the package.
+YAPF := $(PY) -m yapf --recursive --exclude 'softgate_mmpose/.mim/**'
+
+# Fails on any flake8 error, unsorted import or yapf change (shown as a diff).
+lint: env
+	$(PY) -m flake8 $(LINT_PATHS)
+	$(PY) -m isort --check-only --diff $(LINT_PATHS)
+	$(YAPF) --diff $(LINT_PATHS)
+
+# Rewrites the files in place: imports sorted, then code formatted.
+format: env
+	$(PY) -m isort $(LINT_PATHS)
+	$(YAPF) --in-place $(LINT_PATHS)
+
+# Lint first: a lint error fails `make test`, hence CI.
+test: env lint
 	$(PY) -m pytest tests
 
 # The suite as `make test` runs it, plus a markdown summary (counts, wall time, slowest tests,

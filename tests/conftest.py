@@ -6,15 +6,17 @@ from types import ModuleType
 
 import pytest
 
-from .constants import DEFAULT_CONFIG, MPII_ALIAS, REPO_ROOT, SAMPLE_DATA
+from .constants import (DEFAULT_CONFIG, MPII_ALIAS, REPO_ROOT, SAMPLE_DATA,
+                        TINY_BACKBONE, TINY_CFG_OPTIONS, TINY_HEAD, TINY_MODEL)
 
 
 def _sample_data_path(*parts: str) -> str:
     """Path under the shipped ``data/`` samples; fails when it is absent."""
     path = osp.join(SAMPLE_DATA, *parts)
     if not osp.exists(path):
-        pytest.fail(f'sample data not found at {path}: the checkout is incomplete '
-                    '(data/lspet_sample and data/mpii_sample ship with the project)')
+        pytest.fail(
+            f'sample data not found at {path}: the checkout is incomplete '
+            '(data/lspet_sample and data/mpii_sample ship with the project)')
     return path
 
 
@@ -22,6 +24,24 @@ def _sample_data_path(*parts: str) -> str:
 def sample_data_path():
     """``sample_data_path(*parts)``: a path under the shipped ``data/`` samples."""
     return _sample_data_path
+
+
+def pytest_report_header(config) -> str:
+    """The CPU kind the numbers were computed on: tolerances must hold on
+    AVX2 and AVX-512 kernels, with 1 or more threads (docs/en/tests.md)."""
+    import os
+
+    import torch
+
+    from softgate_mmpose.utils.machine import cpu_name
+    limits = ', '.join(f'{k}={os.environ[k]}'
+                       for k in ('ONEDNN_MAX_CPU_ISA',
+                                 'MKL_ENABLE_INSTRUCTIONS',
+                                 'ATEN_CPU_CAPABILITY') if k in os.environ)
+    return (f'cpu: {cpu_name()}; torch kernels: '
+            f'{torch.backends.cpu.get_cpu_capability()}, '
+            f'{torch.get_num_threads()} threads' +
+            (f'; {limits}' if limits else ''))
 
 
 @pytest.fixture
@@ -32,7 +52,8 @@ def repo_root() -> str:
 def _load_tool(relpath: str) -> ModuleType:
     name = 'softgate_tools.' + relpath[:-3].replace('/', '.')
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, osp.join(REPO_ROOT, 'tools', relpath))
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(REPO_ROOT, 'tools', relpath))
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
@@ -59,7 +80,10 @@ def lsp2coco() -> ModuleType:
     return lsp
 
 
-def _write_tiny_coco(root: str, num_images: int = 4, size: int = 64, seed: int = 0) -> str:
+def _write_tiny_coco(root: str,
+                     num_images: int = 4,
+                     size: int = 64,
+                     seed: int = 0) -> str:
     """Write a tiny COCO keypoint dataset (random images, 17 joints) under ``root``.
 
     Returns:
@@ -76,24 +100,37 @@ def _write_tiny_coco(root: str, num_images: int = 4, size: int = 64, seed: int =
     images, annotations = [], []
     for i in range(num_images):
         name = f'{i:03d}.jpg'
-        cv2.imwrite(osp.join(root, 'images', name),
-                    rng.integers(0, 255, (size, size, 3), dtype=np.uint8))
+        cv2.imwrite(
+            osp.join(root, 'images', name),
+            rng.integers(0, 255, (size, size, 3), dtype=np.uint8))
         kpts = np.concatenate(
-            [rng.uniform(8, size - 8, (17, 2)), np.full((17, 1), 2.)], axis=1)
+            [rng.uniform(8, size - 8, (17, 2)),
+             np.full((17, 1), 2.)], axis=1)
         images.append(dict(id=i + 1, file_name=name, width=size, height=size))
         annotations.append(
-            dict(id=i + 1, image_id=i + 1, category_id=1, iscrowd=0, num_keypoints=17,
-                 area=float(size * size), bbox=[4., 4., size - 8., size - 8.],
-                 keypoints=kpts.reshape(-1).round(2).tolist()))
-    ann = dict(images=images, annotations=annotations,
-               categories=[dict(id=1, name='person', supercategory='person')])
+            dict(
+                id=i + 1,
+                image_id=i + 1,
+                category_id=1,
+                iscrowd=0,
+                num_keypoints=17,
+                area=float(size * size),
+                bbox=[4., 4., size - 8., size - 8.],
+                keypoints=kpts.reshape(-1).round(2).tolist()))
+    ann = dict(
+        images=images,
+        annotations=annotations,
+        categories=[dict(id=1, name='person', supercategory='person')])
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
     with open(osp.join(root, 'annotations', 'train.json'), 'w') as f:
         json.dump(ann, f)
     return 'annotations/train.json'
 
 
-def _tiny_runner_cfg(work_dir: str, data_root: str, ann_file: str, max_iters: int = 4):
+def _tiny_runner_cfg(work_dir: str,
+                     data_root: str,
+                     ann_file: str,
+                     max_iters: int = 4):
     """The default MPII config shrunk to a 64x64, 17-joint, 1-stack model on a COCO-style set.
 
     Iteration-based, a checkpoint every 2 iterations, no validation.
@@ -101,15 +138,24 @@ def _tiny_runner_cfg(work_dir: str, data_root: str, ann_file: str, max_iters: in
     from mmengine.config import Config
 
     cfg = Config.fromfile(DEFAULT_CONFIG)
-    codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
-    cfg.model.backbone.update(num_keypoints=17, num_stacks=1, stack_channels=16, depth=2,
-                              stem_channels=(8, 16, 16))
-    cfg.model.head.update(in_channels=17, out_channels=17, num_stages=1, decoder=codec)
+    codec = dict(
+        type='MSRAHeatmap',
+        input_size=(64, 64),
+        heatmap_size=(16, 16),
+        sigma=1)
+    cfg.model.backbone.update(num_keypoints=17, **TINY_BACKBONE)
+    cfg.model.head.update(
+        in_channels=17, out_channels=17, decoder=codec, **TINY_HEAD)
     cfg.train_dataloader = dict(
-        batch_size=2, num_workers=0, persistent_workers=False,
+        batch_size=2,
+        num_workers=0,
+        persistent_workers=False,
         sampler=dict(type='DefaultSampler', shuffle=True),
         dataset=dict(
-            type='CocoDataset', data_root=data_root, data_mode='topdown', ann_file=ann_file,
+            type='CocoDataset',
+            data_root=data_root,
+            data_mode='topdown',
+            ann_file=ann_file,
             data_prefix=dict(img='images/'),
             pipeline=[
                 dict(type='LoadImage'),
@@ -120,13 +166,17 @@ def _tiny_runner_cfg(work_dir: str, data_root: str, ann_file: str, max_iters: in
                 dict(type='PackPoseInputs'),
             ]))
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
-    cfg.param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[2], gamma=0.5)]
-    for key in ('val_dataloader', 'test_dataloader', 'val_evaluator', 'test_evaluator', 'val_cfg',
-                'test_cfg'):
+    cfg.param_scheduler = [
+        dict(type='MultiStepLR', by_epoch=False, milestones=[2], gamma=0.5)
+    ]
+    for key in ('val_dataloader', 'test_dataloader', 'val_evaluator',
+                'test_evaluator', 'val_cfg', 'test_cfg'):
         cfg.pop(key, None)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=2, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.default_hooks.visualization = dict(type='PoseVisualizationHook', enable=False)
+    cfg.default_hooks.visualization = dict(
+        type='PoseVisualizationHook', enable=False)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=0)
     cfg.env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
@@ -199,24 +249,16 @@ def randomize_norms_and_gates():
 # ------------------------------------------------------------------ inference
 # Small models of the real configs, their checkpoints and ONNX exports, and
 # videos made from the MPII sample (tests/test_apis, tests/test_tools).
-_TINY = {
-    'model.backbone.num_stacks': 1,
-    'model.backbone.stack_channels': 16,
-    'model.backbone.stem_channels': (8, 16, 16),
-    'model.head.num_stages': 1,
-}
-
-
 @pytest.fixture(scope='session')
 def tiny_pose_cfg() -> dict:
-    """``cfg_options`` shrinking a plugin config to 1 stack of 16 channels."""
-    return dict(_TINY)
+    """``cfg_options`` shrinking a plugin config to the tiny test model."""
+    return dict(TINY_CFG_OPTIONS)
 
 
 @pytest.fixture(scope='session')
 def tiny_cfg_args() -> list:
     """:func:`tiny_pose_cfg` as ``--cfg-options`` arguments of a tool."""
-    return ['--cfg-options'] + [f'{k}={v}'.replace(' ', '') for k, v in _TINY.items()]
+    return ['--cfg-options', *TINY_MODEL]
 
 
 @pytest.fixture(scope='session')
@@ -236,9 +278,11 @@ def _save_tiny_checkpoint(alias: str, path: str, seed: int = 0) -> str:
 
     from softgate_mmpose.apis import init_model
     torch.manual_seed(seed)
-    model = init_model(alias, device='cpu', cfg_options=_TINY)
-    save_checkpoint(dict(state_dict=weights_to_cpu(model.state_dict()),
-                         meta=dict(dataset_meta=model.dataset_meta)), path)
+    model = init_model(alias, device='cpu', cfg_options=TINY_CFG_OPTIONS)
+    save_checkpoint(
+        dict(
+            state_dict=weights_to_cpu(model.state_dict()),
+            meta=dict(dataset_meta=model.dataset_meta)), path)
     return path
 
 
@@ -252,14 +296,15 @@ def save_tiny_checkpoint():
 @pytest.fixture(scope='session')
 def mpii_tiny_ckpt(tmp_path_factory) -> str:
     """A tiny MPII checkpoint (16 joints)."""
-    return _save_tiny_checkpoint(MPII_ALIAS, str(tmp_path_factory.mktemp('ckpt') / 'mpii_tiny.pth'))
+    return _save_tiny_checkpoint(
+        MPII_ALIAS, str(tmp_path_factory.mktemp('ckpt') / 'mpii_tiny.pth'))
 
 
 @pytest.fixture(scope='session')
 def tiny_onnx(mpii_tiny_ckpt, tmp_path_factory):
     """``(name, dynamic_batch=False) -> path``: :func:`mpii_tiny_ckpt` exported
-    by ``tools/deployment/pytorch2onnx.py`` (cached per name)."""
-    p2o = _load_tool('deployment/pytorch2onnx.py')
+    by :mod:`softgate_mmpose.deployment` (cached per name)."""
+    from softgate_mmpose import deployment as p2o
     root = tmp_path_factory.mktemp('onnx')
     made = {}
 
@@ -267,10 +312,12 @@ def tiny_onnx(mpii_tiny_ckpt, tmp_path_factory):
         if name not in made:
             from softgate_mmpose.apis import resolve_model
             config = resolve_model(MPII_ALIAS)[0]
-            model = p2o.build_model(config, mpii_tiny_ckpt, cfg_options=_TINY)
+            model = p2o.build_model(
+                config, mpii_tiny_ckpt, cfg_options=TINY_CFG_OPTIONS)
             shape = p2o.input_shape_of(model.cfg)
             made[name] = str(root / name)
-            p2o.export_onnx(model, made[name], shape=shape, dynamic_batch=dynamic_batch)
+            p2o.export_onnx(
+                model, made[name], shape=shape, dynamic_batch=dynamic_batch)
         return made[name]
 
     return export

@@ -9,16 +9,32 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: The real-photo samples shipped with the project (data/README.md).
 SAMPLE_DATA = osp.join(REPO_ROOT, 'data')
 TOOLS = osp.join(REPO_ROOT, 'tools')
-DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'mpii',
-                          'td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py')
-SYNTHETIC_CONFIG = osp.join(REPO_ROOT, 'configs', 'synthetic',
-                            'td-hm_softgate-hg1-c64_1xb32-600it_synthetic-96x96.py')
+DEFAULT_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'mpii',
+    'td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py')
+SYNTHETIC_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'synthetic',
+    'td-hm_softgate-hg1-c64_1xb32-600it_synthetic-96x96.py')
 MPII_ALIAS = 'softgate-hg4_mpii'
 
-#: ``--cfg-options`` for one soft-gated stack of 16 channels: a training step takes a fraction
-#: of a second.
-TINY_MODEL = [
-    'model.backbone.num_stacks=1', 'model.backbone.stack_channels=16',
-    'model.backbone.depth=2', 'model.backbone.stem_channels=(8,16,16)',
-    'model.head.num_stages=1'
-]
+LSP_ALIAS = 'softgate-hg4_lsp'
+
+#: The tiny test model: one soft-gated stack of 16 channels, two hourglass
+#: levels (a training step takes a fraction of a second). Tests that need
+#: more stacks or other joints override single keys of TINY_BACKBONE.
+TINY_BACKBONE = dict(
+    num_stacks=1, stack_channels=16, depth=2, stem_channels=(8, 16, 16))
+TINY_HEAD = dict(num_stages=1)
+#: The tiny model as ``cfg_options`` of a plugin config (dotted keys).
+TINY_CFG_OPTIONS = {
+    **{
+        f'model.backbone.{k}': v
+        for k, v in TINY_BACKBONE.items()
+    },
+    **{
+        f'model.head.{k}': v
+        for k, v in TINY_HEAD.items()
+    }
+}
+#: The tiny model as ``--cfg-options`` values of a tool.
+TINY_MODEL = [f'{k}={v}'.replace(' ', '') for k, v in TINY_CFG_OPTIONS.items()]

@@ -18,7 +18,8 @@ def test_openmmlab_stack_imports():
     import mmpose.models  # noqa: F401
 
     # The compiled ops run (not only import): NMS keeps the higher-scoring of two overlapping boxes.
-    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.], [50., 50., 60., 60.]])
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.],
+                          [50., 50., 60., 60.]])
     scores = torch.tensor([0.9, 0.8, 0.7])
     _, keep = mmcv.ops.nms(boxes, scores, iou_threshold=0.5)
     assert keep.tolist() == [0, 2]
@@ -43,8 +44,11 @@ init_default_scope(cfg.default_scope)
 model = MODELS.build(cfg.model)
 print(type(model.backbone).__name__, type(model.head).__name__)
 '''
-    out = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run([sys.executable, '-c', code],
+                         cwd=REPO_ROOT,
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ['SoftGatedStackedHourglass', 'CPMHead']
 
@@ -58,14 +62,18 @@ def test_onnx_and_onnxruntime_run_together():
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node('Relu', ['x'], ['r']), helper.make_node('Add', ['r', 'x'], ['y'])],
-        'relu_add', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 3])],
+        [
+            helper.make_node('Relu', ['x'], ['r']),
+            helper.make_node('Add', ['r', 'x'], ['y'])
+        ], 'relu_add',
+        [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 3])],
         [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 3])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid('', 17)])
     model.ir_version = 8  # an IR version every supported ONNX Runtime reads
     onnx.checker.check_model(model)
-    session = ort.InferenceSession(model.SerializeToString(),
-                                   providers=['CPUExecutionProvider'])
+    session = ort.InferenceSession(
+        model.SerializeToString(), providers=['CPUExecutionProvider'])
     x = np.array([[-1., 0., 2.], [3., -4., 5.]], dtype=np.float32)
     (y, ) = session.run(None, {'x': x})
     np.testing.assert_array_equal(y, np.maximum(x, 0) + x)

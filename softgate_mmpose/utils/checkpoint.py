@@ -133,11 +133,11 @@ def compare_state_dict(expected: Mapping[str, Union[Tensor, Shape]],
         if name not in expected:
             continue
         if not isinstance(value, Tensor):
-            mismatched.append((name, type(value).__name__,
-                               shape(expected[name])))
+            mismatched.append(
+                (name, type(value).__name__, shape(expected[name])))
         elif tuple(value.shape) != shape(expected[name]):
-            mismatched.append((name, tuple(value.shape),
-                               shape(expected[name])))
+            mismatched.append(
+                (name, tuple(value.shape), shape(expected[name])))
     return StateDictMismatch(missing, unexpected, mismatched)
 
 
@@ -208,8 +208,7 @@ def check_checkpoint_compatibility(model: nn.Module,
             'keypoints' + (f' ({ckpt_set})' if ckpt_set else '') +
             f', but {config_name} builds a model for {expected_k} keypoints'
             '. Use a config for the checkpoint\'s joint set (or finetune '
-            'the weights for this one).' +
-            (f'\n{details}' if details else ''))
+            'the weights for this one).' + (f'\n{details}' if details else ''))
     if mismatch:
         raise ValueError(
             f'Checkpoint {checkpoint_name} does not fit the model of '

@@ -56,7 +56,9 @@ def _export_launcher_env(launcher: str, port: Optional[int] = None) -> None:
         if 'MASTER_ADDR' not in env:  # the first node of the allocation
             hosts = subprocess.run(
                 ['scontrol', 'show', 'hostnames', env['SLURM_NODELIST']],
-                capture_output=True, text=True, check=True).stdout.split()
+                capture_output=True,
+                text=True,
+                check=True).stdout.split()
             env['MASTER_ADDR'] = hosts[0]
     elif launcher == 'mpi':
         env['RANK'] = env['OMPI_COMM_WORLD_RANK']
@@ -138,8 +140,8 @@ def setup_cpu_distributed(cfg: Config) -> None:
     wrapper_type = wrapper_cfg.get('type', 'MMDistributedDataParallel')
     if isinstance(wrapper_type, str):
         wrapper_type = MODEL_WRAPPERS.get(wrapper_type)
-    if isinstance(wrapper_type, type) and issubclass(
-            wrapper_type, DistributedDataParallel):
+    if isinstance(wrapper_type, type) and issubclass(wrapper_type,
+                                                     DistributedDataParallel):
         wrapper_cfg.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper_cfg
 

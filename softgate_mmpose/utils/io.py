@@ -14,7 +14,8 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_open(path: Union[str, os.PathLike], mode: str = 'wb') -> Iterator[IO]:
+def atomic_open(path: Union[str, os.PathLike],
+                mode: str = 'wb') -> Iterator[IO]:
     """Open a temporary file beside ``path`` that replaces ``path`` on success.
 
     The file is written in the same directory (so the final ``os.replace`` is
@@ -32,11 +33,12 @@ def atomic_open(path: Union[str, os.PathLike], mode: str = 'wb') -> Iterator[IO]
         IO: The open temporary file.
     """
     if mode not in ('w', 'wb'):
-        raise ValueError(f'atomic_open supports modes "w" and "wb", not {mode!r}')
+        raise ValueError(
+            f'atomic_open supports modes "w" and "wb", not {mode!r}')
     path = os.fspath(path)
     directory = osp.dirname(osp.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + osp.basename(path) + '.',
-                               suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(
+        dir=directory, prefix='.' + osp.basename(path) + '.', suffix='.tmp')
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         kwargs = dict(encoding='utf-8') if mode == 'w' else {}

@@ -107,8 +107,8 @@ def test_left_right_follow_facing(dataset_dir):
 def test_loads_through_lsp_dataset(dataset_dir):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-
     from mmpose.registry import DATASETS
+
     from softgate_mmpose.datasets.datasets import LspDataset
 
     dataset = LspDataset(
@@ -159,8 +159,8 @@ def test_reuse_and_regenerate(tmp_path):
     fewer = dict(SMALL, num_val=4)
     result = generate_synthetic_dataset(out, seed=3, **fewer)
     assert result['reused'] == {'train': True, 'val': False}
-    vals = sorted(n for n in os.listdir(osp.join(out, 'images'))
-                  if n.startswith('val_'))
+    vals = sorted(
+        n for n in os.listdir(osp.join(out, 'images')) if n.startswith('val_'))
     assert vals == [f'val_{i:06d}.jpg' for i in range(4)]
     # Image i depends only on (seed, split, i).
     with open(osp.join(out, 'images', 'val_000000.jpg'), 'rb') as f:
@@ -176,8 +176,9 @@ def test_reuse_and_regenerate(tmp_path):
     assert result['reused'] == {'train': False, 'val': True}
     assert osp.isfile(osp.join(out, 'images', 'train_000002.jpg'))
     # No temporary files are left behind.
-    assert not [n for n in os.listdir(osp.join(out, 'images'))
-                if n.startswith('.')]
+    assert not [
+        n for n in os.listdir(osp.join(out, 'images')) if n.startswith('.')
+    ]
 
 
 @pytest.mark.parametrize('kwargs, error, match', [
@@ -211,8 +212,9 @@ def test_files_have_the_umask_mode(tmp_path):
             str(tmp_path), num_train=2, num_val=1, image_size=64)
     finally:
         os.umask(old)
-    files = [osp.join(d, n) for d, _, names in os.walk(tmp_path)
-             for n in names]
+    files = [
+        osp.join(d, n) for d, _, names in os.walk(tmp_path) for n in names
+    ]
     assert len(files) == 2 + 3
     for path in files:
         assert os.stat(path).st_mode & 0o777 == 0o644, path

@@ -7,11 +7,10 @@ import pytest
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
-
 from mmpose.registry import DATASETS, METRICS
 from mmpose.structures import PoseDataSample
-from softgate_mmpose.evaluation import LspPCKAccuracy
 
+from softgate_mmpose.evaluation import LspPCKAccuracy
 from ..constants import SAMPLE_DATA
 
 LSPET_DIR = Path(SAMPLE_DATA) / 'lspet_sample'
@@ -28,7 +27,8 @@ def person(torso: float, origin=(40., 30.)) -> np.ndarray:
     return joints
 
 
-def data_sample(gt: np.ndarray, pred: np.ndarray,
+def data_sample(gt: np.ndarray,
+                pred: np.ndarray,
                 visible: np.ndarray = None) -> PoseDataSample:
     """A PoseDataSample shaped as TopdownPoseEstimator's output on a sample
     packed by PackPoseInputs."""
@@ -130,8 +130,15 @@ def script_pck(gt: np.ndarray, pred: np.ndarray, thr: float = 0.2) -> dict:
     per_joint = 100 * hit.mean(0)
     symmetric = [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 13, 12]
     part = (per_joint + per_joint[symmetric]) / 2
-    return dict(Head=part[12], Shoulder=part[8], Elbow=part[7], Wrist=part[6],
-                Hip=part[2], Knee=part[1], Ankle=part[0], Mean=100 * hit.mean())
+    return dict(
+        Head=part[12],
+        Shoulder=part[8],
+        Elbow=part[7],
+        Wrist=part[6],
+        Hip=part[2],
+        Knee=part[1],
+        Ankle=part[0],
+        Mean=100 * hit.mean())
 
 
 def test_all_joints_mode_scores_every_joint():
@@ -155,17 +162,26 @@ def test_all_joints_mode_scores_every_joint():
     pred_c = gt_c + 1000
     vis_c = np.ones(14)
     vis_c[R_HIP] = 0
-    samples = [data_sample(gt_a, pred_a), data_sample(gt_b, pred_b, vis_b),
-               data_sample(gt_c, pred_c, vis_c)]
+    samples = [
+        data_sample(gt_a, pred_a),
+        data_sample(gt_b, pred_b, vis_b),
+        data_sample(gt_c, pred_c, vis_c)
+    ]
     metrics = evaluate(samples, mode='all')
-    expected = dict(Head=100 * 4 / 6, Shoulder=100 * 4 / 6, Elbow=100 * 4 / 6,
-                    Wrist=100 * 3 / 6, Hip=100 * 4 / 6, Knee=100 * 3 / 6,
-                    Ankle=100 * 3 / 6, Mean=100 * (42 - 3 - 14) / 42)
+    expected = dict(
+        Head=100 * 4 / 6,
+        Shoulder=100 * 4 / 6,
+        Elbow=100 * 4 / 6,
+        Wrist=100 * 3 / 6,
+        Hip=100 * 4 / 6,
+        Knee=100 * 3 / 6,
+        Ankle=100 * 3 / 6,
+        Mean=100 * (42 - 3 - 14) / 42)
     assert list(metrics) == KEYS
     for key in KEYS:
         assert metrics[key] == pytest.approx(expected[key]), key
-    script = script_pck(np.stack([gt_a, gt_b, gt_c]),
-                        np.stack([pred_a, pred_b, pred_c]))
+    script = script_pck(
+        np.stack([gt_a, gt_b, gt_c]), np.stack([pred_a, pred_b, pred_c]))
     for key in KEYS:
         assert metrics[key] == pytest.approx(script[key]), key
     # The default leaves out B's two unlabelled joints and all of C.
@@ -180,8 +196,10 @@ def test_all_joints_mode_scores_every_joint():
 def test_all_joints_mode_zero_torso_scores_zero():
     gt = person(60.)
     gt[L_SHOULDER] = gt[R_HIP]  # zero-length torso
-    metrics = evaluate([data_sample(gt, gt), data_sample(person(40.), person(40.))],
-                       mode='all')
+    metrics = evaluate(
+        [data_sample(gt, gt),
+         data_sample(person(40.), person(40.))],
+        mode='all')
     # The script divides by zero: NaN or inf distances, never within the threshold.
     assert metrics['Mean'] == pytest.approx(50.)
     assert all(v == pytest.approx(50.) for v in metrics.values())

@@ -27,21 +27,26 @@ def _loaders(data_root: str, train_batch: int = 2) -> List[str]:
             f'{split}_dataloader.num_workers=0',
             f'{split}_dataloader.persistent_workers=False',
         ]
-    return opts + ['val_dataloader.batch_size=4', 'test_dataloader.batch_size=4']
+    return opts + [
+        'val_dataloader.batch_size=4', 'test_dataloader.batch_size=4'
+    ]
 
 
 def _iter_schedule(max_iters: int, ckpt_interval: int) -> List[str]:
     """An iteration-based schedule: validation at the end, a checkpoint every ``ckpt_interval``."""
     return [
-        f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}',
+        f'train_cfg.max_iters={max_iters}',
+        f'train_cfg.val_interval={max_iters}',
         'default_hooks.checkpoint.by_epoch=False',
         f'default_hooks.checkpoint.interval={ckpt_interval}',
         'default_hooks.logger.interval=1', 'log_processor.window_size=1'
     ]
 
 
-def _run_tool(cmd: List[str], timeout: float = 240, env: Optional[Dict[str, str]] = None,
-             check: bool = True) -> subprocess.CompletedProcess:
+def _run_tool(cmd: List[str],
+              timeout: float = 240,
+              env: Optional[Dict[str, str]] = None,
+              check: bool = True) -> subprocess.CompletedProcess:
     """Run ``cmd`` from the repository root; on failure, fail with its output's tail.
 
     One intra-op thread per process (torchrun's default too) unless ``OMP_NUM_THREADS`` is
@@ -49,10 +54,18 @@ def _run_tool(cmd: List[str], timeout: float = 240, env: Optional[Dict[str, str]
     """
     full_env = dict(os.environ, **(env or {}))
     full_env.setdefault('OMP_NUM_THREADS', '1')
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=full_env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO_ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout)
     if check and proc.returncode != 0:
-        pytest.fail(f'{" ".join(cmd)} exited with {proc.returncode}:\n{proc.stdout[-6000:]}')
+        pytest.fail(
+            f'{" ".join(cmd)} exited with {proc.returncode}:\n{proc.stdout[-6000:]}'
+        )
     return proc
 
 
@@ -76,8 +89,11 @@ def _train_lines(log_file: str) -> Dict[int, dict]:
     """Iteration -> ``{'max_iters', 'lr', 'loss'}`` from an mmengine text log."""
     with open(log_file) as f:
         return {
-            int(m.group(1)): dict(max_iters=int(m.group(2)), lr=float(m.group(3)),
-                                  loss=float(m.group(4)))
+            int(m.group(1)):
+            dict(
+                max_iters=int(m.group(2)),
+                lr=float(m.group(3)),
+                loss=float(m.group(4)))
             for m in TRAIN_LINE.finditer(f.read())
         }
 
@@ -90,9 +106,11 @@ def _assert_finite(values, what: str) -> None:
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory) -> str:
     """A small synthetic LSP-style dataset (16 training, 8 held-out 64x64 images)."""
-    from softgate_mmpose.datasets.generators.synthetic import generate_synthetic_dataset
+    from softgate_mmpose.datasets.generators.synthetic import \
+        generate_synthetic_dataset
     root = str(tmp_path_factory.mktemp('synthetic'))
-    generate_synthetic_dataset(root, num_train=16, num_val=8, image_size=64, seed=0)
+    generate_synthetic_dataset(
+        root, num_train=16, num_val=8, image_size=64, seed=0)
     return root
 
 

@@ -12,7 +12,8 @@ from softgate_mmpose.utils.checkpoint import (compare_state_dict,
 
 def _net(out: int = 4, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Conv2d(8, out, 1))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Conv2d(8, out, 1))
 
 
 def test_read_checkpoint_errors_name_the_file(tmp_path):
@@ -33,8 +34,13 @@ def test_load_checked_checkpoint_wrapped_model_and_meta(tmp_path):
     ``dataset_meta`` becomes the model's."""
     src, dst = _net(seed=1), _net(seed=2)
     path = str(tmp_path / 'ddp.pth')
-    save_checkpoint(dict(state_dict={f'module.{k}': v for k, v in src.state_dict().items()},
-                         meta=dict(dataset_meta=dict(num_keypoints=4))), path)
+    save_checkpoint(
+        dict(
+            state_dict={
+                f'module.{k}': v
+                for k, v in src.state_dict().items()
+            },
+            meta=dict(dataset_meta=dict(num_keypoints=4))), path)
     assert not torch.equal(src[0].weight, dst[0].weight)
     load_checked_checkpoint(dst, path)
     for k, v in src.state_dict().items():
@@ -49,8 +55,11 @@ def test_mismatch_is_listed_and_nothing_loaded(tmp_path):
     state['extra.weight'] = torch.zeros(1)
     del state['0.bias']
     with pytest.raises(ValueError) as info:
-        load_checked_checkpoint(dst, dict(state_dict=state), checkpoint_name='ck.pth',
-                                config_name='cfg.py')
+        load_checked_checkpoint(
+            dst,
+            dict(state_dict=state),
+            checkpoint_name='ck.pth',
+            config_name='cfg.py')
     message = str(info.value)
     assert 'ck.pth does not fit the model of cfg.py' in message
     assert '1 missing keys:\n  0.bias' in message
@@ -64,8 +73,14 @@ def test_compare_state_dict_shapes_and_types():
     expected = {'a': (2, 3), 'b': torch.zeros(4)}
     got = compare_state_dict(expected, {'a': torch.zeros(2, 3), 'b': 'text'})
     assert got.mismatched == [('b', 'str', (4, ))] and not got.missing
-    assert not compare_state_dict(expected, {'a': torch.zeros(2, 3), 'b': torch.ones(4)})
+    assert not compare_state_dict(expected, {
+        'a': torch.zeros(2, 3),
+        'b': torch.ones(4)
+    })
     many = compare_state_dict({f'k{i}': (1, ) for i in range(12)}, {})
     lines = many.describe(max_listed=3)
     assert lines[0] == '12 missing keys:' and lines[-1] == '  ... and 9 more'
-    assert list(state_dict_of({'state_dict': {'module.x': 1, 'y': 2}})) == ['x', 'y']
+    assert list(state_dict_of({'state_dict': {
+        'module.x': 1,
+        'y': 2
+    }})) == ['x', 'y']

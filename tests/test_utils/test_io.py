@@ -3,7 +3,8 @@ import stat
 
 import pytest
 
-from softgate_mmpose.utils import atomic_open, atomic_write_bytes, atomic_write_text
+from softgate_mmpose.utils import (atomic_open, atomic_write_bytes,
+                                   atomic_write_text)
 
 
 def _mode(path):

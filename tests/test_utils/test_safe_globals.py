@@ -34,7 +34,8 @@ def test_runner_checkpoint_needs_and_gets_the_safe_globals(trained):
     registered = torch.serialization.get_safe_globals()
     torch.serialization.clear_safe_globals()
     try:
-        unsafe = set(torch.serialization.get_unsafe_globals_in_checkpoint(ckpt))
+        unsafe = set(
+            torch.serialization.get_unsafe_globals_in_checkpoint(ckpt))
         with pytest.raises(pickle.UnpicklingError):
             torch.load(ckpt, map_location='cpu', weights_only=True)
     finally:
@@ -68,19 +69,24 @@ def test_getattr_resolves_only_history_buffer_methods(tmp_path):
 @pytest.mark.slow
 def test_load_from_restores_weights(trained, tmp_path, tiny_runner_cfg):
     ckpt = osp.join(trained['work_dir'], 'iter_4.pth')
-    cfg = tiny_runner_cfg(str(tmp_path), trained['root'], trained['ann'], max_iters=4)
+    cfg = tiny_runner_cfg(
+        str(tmp_path), trained['root'], trained['ann'], max_iters=4)
     cfg.load_from = ckpt
     runner = Runner.from_cfg(cfg)
     runner.load_or_resume()
-    saved = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+    saved = torch.load(
+        ckpt, map_location='cpu', weights_only=True)['state_dict']
     for name, value in runner.model.state_dict().items():
-        torch.testing.assert_close(value, saved[name], rtol=0, atol=0, msg=name)
+        torch.testing.assert_close(
+            value, saved[name], rtol=0, atol=0, msg=name)
 
 
 @pytest.mark.slow
-def test_resume_restores_iteration_lr_and_optimizer(trained, tmp_path, tiny_runner_cfg):
+def test_resume_restores_iteration_lr_and_optimizer(trained, tmp_path,
+                                                    tiny_runner_cfg):
     ckpt = osp.join(trained['work_dir'], 'iter_2.pth')
-    cfg = tiny_runner_cfg(str(tmp_path), trained['root'], trained['ann'], max_iters=4)
+    cfg = tiny_runner_cfg(
+        str(tmp_path), trained['root'], trained['ann'], max_iters=4)
     cfg.resume = True
     cfg.load_from = ckpt
     runner = Runner.from_cfg(cfg)
@@ -95,8 +101,9 @@ def test_resume_restores_iteration_lr_and_optimizer(trained, tmp_path, tiny_runn
     for key, value in saved['optimizer']['state'].items():
         torch.testing.assert_close(resumed[key]['exp_avg'], value['exp_avg'])
     # The message hub's history (HistoryBuffer objects) came back too.
-    assert runner.message_hub.get_scalar('train/loss').current() == pytest.approx(
-        saved['message_hub']['log_scalars']['train/loss'].current())
+    assert runner.message_hub.get_scalar(
+        'train/loss').current() == pytest.approx(
+            saved['message_hub']['log_scalars']['train/loss'].current())
 
 
 class _Payload:
@@ -112,8 +119,10 @@ class _Payload:
 @pytest.fixture
 def payload_checkpoint(trained, tmp_path):
     """A genuine checkpoint with a code payload slipped into its meta."""
-    state = torch.load(osp.join(trained['work_dir'], 'iter_4.pth'), map_location='cpu',
-                       weights_only=True)
+    state = torch.load(
+        osp.join(trained['work_dir'], 'iter_4.pth'),
+        map_location='cpu',
+        weights_only=True)
     marker = tmp_path / 'payload_ran'
     state['meta']['note'] = _Payload(str(marker))
     path = tmp_path / 'evil.pth'
@@ -122,7 +131,8 @@ def payload_checkpoint(trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_payload_refused_by_load_from(payload_checkpoint, trained, tmp_path, tiny_runner_cfg):
+def test_payload_refused_by_load_from(payload_checkpoint, trained, tmp_path,
+                                      tiny_runner_cfg):
     path, marker = payload_checkpoint
     cfg = tiny_runner_cfg(str(tmp_path / 'w'), trained['root'], trained['ann'])
     cfg.load_from = path
@@ -133,7 +143,8 @@ def test_payload_refused_by_load_from(payload_checkpoint, trained, tmp_path, tin
 
 
 @pytest.mark.slow
-def test_payload_refused_by_resume(payload_checkpoint, trained, tmp_path, tiny_runner_cfg):
+def test_payload_refused_by_resume(payload_checkpoint, trained, tmp_path,
+                                   tiny_runner_cfg):
     path, marker = payload_checkpoint
     cfg = tiny_runner_cfg(str(tmp_path / 'w'), trained['root'], trained['ann'])
     cfg.resume = True
@@ -156,8 +167,12 @@ def test_payload_refused_by_init_model(payload_checkpoint):
 def test_safe_loading_is_never_switched_off():
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
     # No project code (tests aside, which name these strings to check them) turns it off.
-    out = subprocess.run(
-        ['git', 'grep', '-n', '-E', 'weights_only *= *False|TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD',
-         '--', '*.py', '*.sh', '*.cfg', '*.toml', 'Makefile', ':!tests'],
-        cwd=REPO_ROOT, capture_output=True, text=True)
+    out = subprocess.run([
+        'git', 'grep', '-n', '-E',
+        'weights_only *= *False|TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '--',
+        '*.py', '*.sh', '*.cfg', '*.toml', 'Makefile', ':!tests'
+    ],
+                         cwd=REPO_ROOT,
+                         capture_output=True,
+                         text=True)
     assert out.stdout == '', out.stdout

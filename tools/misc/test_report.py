@@ -5,8 +5,10 @@ Runs pytest on ``tests/`` in this process (pytest's usual output first), then
 prints and writes a short markdown summary: how many tests passed, failed,
 were skipped (with the reasons) or deselected, how many of them are marked
 ``slow``, the session's wall time and the part the slow tests took, the
-slowest tests, and the machine (CPU model, usable cores, load average before
-and after), with the date, commit and versions. The exit status is pytest's.
+slowest tests, and the machine (CPU model, the instruction set torch's CPU
+kernels use, usable cores, load average before and after, and the reference
+conv figure measured after the session), with the date, commit and
+versions. The exit status is pytest's.
 
 Examples:
     make test-report                     # the whole suite, as `make test` runs it
@@ -49,36 +51,23 @@ class OutcomeRecorder:
     def pytest_runtest_logreport(self, report) -> None:
         test = self.tests.setdefault(
             report.nodeid,
-            dict(outcome='passed', duration=0., slow='slow' in report.keywords, reason=''))
+            dict(
+                outcome='passed',
+                duration=0.,
+                slow='slow' in report.keywords,
+                reason=''))
         test['duration'] += report.duration
         if report.failed:
             test['outcome'] = 'failed' if report.when == 'call' else 'error'
         elif report.skipped and test['outcome'] == 'passed':
-            test['outcome'] = 'xfailed' if hasattr(report, 'wasxfail') else 'skipped'
-            if isinstance(report.longrepr, tuple):  # (file, line, 'Skipped: reason')
+            test['outcome'] = 'xfailed' if hasattr(report,
+                                                   'wasxfail') else 'skipped'
+            if isinstance(report.longrepr,
+                          tuple):  # (file, line, 'Skipped: reason')
                 test['reason'] = report.longrepr[2].replace('Skipped: ', '', 1)
 
     def pytest_sessionfinish(self, session, exitstatus) -> None:
         self.wall = time.perf_counter() - self._start
-
-
-def cpu_model() -> str:
-    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else ``platform``'s guess."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def load_average() -> Optional[float]:
@@ -89,13 +78,28 @@ def load_average() -> Optional[float]:
 
 
 def git_commit() -> str:
-    proc = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True)
     if proc.returncode != 0:
         return 'unknown'
-    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ['git', 'status', '--porcelain', '--untracked-files=no'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True).stdout.strip()
     return proc.stdout.strip() + (' with local changes' if dirty else '')
+
+
+def reference_figure() -> str:
+    """The machine's reference conv figure at torch's thread count."""
+    import torch
+
+    from softgate_mmpose.utils.machine import reference_conv_gmacs
+    ref = reference_conv_gmacs(threads=torch.get_num_threads())
+    return (f'{ref["description"]}, {ref["threads"]} threads: '
+            f'{ref["gmac_per_s"]:.1f} GMAC/s')
 
 
 def minutes(seconds: float) -> str:
@@ -109,28 +113,38 @@ def render(recorder: OutcomeRecorder, machine: dict, top: int = 10) -> str:
     ran = [t for t in tests if t['outcome'] != 'skipped']
     slow = [t for t in ran if t['slow']]
     slow_time = sum(t['duration'] for t in slow)
-    load = ', '.join(f'{v:.2f}' if v is not None else 'n/a' for v in machine['load'])
+    load = ', '.join(f'{v:.2f}' if v is not None else 'n/a'
+                     for v in machine['load'])
     outcome = ', '.join(f'{counts[k]} {k}'
-                        for k in ('passed', 'failed', 'error', 'skipped', 'xfailed')
+                        for k in ('passed', 'failed', 'error', 'skipped',
+                                  'xfailed')
                         if counts[k] or k in ('passed', 'failed', 'skipped'))
     lines = [
-        '## Test report', '',
-        f'`{machine["command"]}` on {machine["date"]}, commit {machine["commit"]}:', '',
-        f'- **{outcome}**'
-        + (f', {recorder.deselected} deselected' if recorder.deselected else '')
+        '## Test report',
+        '',
+        f'`{machine["command"]}` on {machine["date"]}, commit {machine["commit"]}:',
+        '',
+        f'- **{outcome}**' +
+        (f', {recorder.deselected} deselected' if recorder.deselected else '')
         + f'; {len(slow)} of the tests that ran are marked `slow`.',
         f'- Wall time **{minutes(recorder.wall)}** (m:ss, the pytest session, set-up excluded); '
         f'the slow tests took {minutes(slow_time)} of it, the others '
         f'{minutes(sum(t["duration"] for t in ran) - slow_time)}.',
-        f'- Machine: {machine["cpu"]}, {machine["cores"]} usable cores, load average '
-        f'(1 min) {load} before / after; Python {machine["python"]}, torch {machine["torch"]}.',
+        f'- Machine: {machine["cpu"]} ({machine["isa"]} kernels), {machine["cores"]} usable '
+        f'cores, load average (1 min) {load} before / after; reference conv '
+        f'{machine["reference"]}; Python {machine["python"]}, torch {machine["torch"]}.',
     ]
     if top and ran:
-        lines += ['', f'Slowest {min(top, len(ran))} tests:', '', '| test | s | slow |',
-                  '|---|---:|:-:|']
-        by_time = sorted(recorder.tests.items(), key=lambda kv: -kv[1]['duration'])
+        lines += [
+            '', f'Slowest {min(top, len(ran))} tests:', '',
+            '| test | s | slow |', '|---|---:|:-:|'
+        ]
+        by_time = sorted(
+            recorder.tests.items(), key=lambda kv: -kv[1]['duration'])
         for nodeid, t in by_time[:top]:
-            lines.append(f'| `{nodeid}` | {t["duration"]:.1f} | {"yes" if t["slow"] else ""} |')
+            lines.append(
+                f'| `{nodeid}` | {t["duration"]:.1f} | {"yes" if t["slow"] else ""} |'
+            )
     reasons = Counter(t['reason'] for t in tests if t['outcome'] == 'skipped')
     if reasons:
         lines += ['', 'Skipped:', '']
@@ -141,11 +155,16 @@ def render(recorder: OutcomeRecorder, machine: dict, top: int = 10) -> str:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Run the test suite and write a markdown summary of it')
-    parser.add_argument('--out', default=osp.join('work_dirs', 'test_report.md'),
-                        help='markdown file to write (default: %(default)s)')
-    parser.add_argument('--top', type=int, default=10, help='how many slowest tests to list')
-    parser.add_argument('pytest_args', nargs='*',
-                        help='arguments for pytest (after --); default: tests')
+    parser.add_argument(
+        '--out',
+        default=osp.join('work_dirs', 'test_report.md'),
+        help='markdown file to write (default: %(default)s)')
+    parser.add_argument(
+        '--top', type=int, default=10, help='how many slowest tests to list')
+    parser.add_argument(
+        'pytest_args',
+        nargs='*',
+        help='arguments for pytest (after --); default: tests')
     return parser.parse_args()
 
 
@@ -158,15 +177,27 @@ def main() -> int:
     date = datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     status = pytest.main(pytest_args, plugins=[recorder])
 
+    load_after = load_average()
+    # Imported after the session, so that the tests import the plugin
+    # themselves.
+    import torch
+
+    from softgate_mmpose.utils import atomic_write_text
+    from softgate_mmpose.utils.machine import cpu_name, usable_cores
     machine = dict(
-        command=shlex.join(['python', 'tools/misc/test_report.py', *sys.argv[1:]]),
-        date=date, commit=git_commit(), cpu=cpu_model(), cores=usable_cores(),
-        load=(load_before, load_average()), python=platform.python_version(),
+        command=shlex.join(
+            ['python', 'tools/misc/test_report.py', *sys.argv[1:]]),
+        date=date,
+        commit=git_commit(),
+        cpu=cpu_name(),
+        cores=usable_cores(),
+        isa=torch.backends.cpu.get_cpu_capability(),
+        reference=reference_figure(),
+        load=(load_before, load_after),
+        python=platform.python_version(),
         torch=metadata.version('torch'))
     report = render(recorder, machine, top=args.top)
     print('\n' + report)
-    # Imported after the session, so that the tests import the plugin themselves.
-    from softgate_mmpose.utils import atomic_write_text
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     atomic_write_text(args.out, report)
     print(f'written to {args.out}')

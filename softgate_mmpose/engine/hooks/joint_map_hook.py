@@ -5,9 +5,9 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmpose.registry import HOOKS
 from torch import Tensor
 
-from mmpose.registry import HOOKS
 from ...utils.checkpoint import revise_key
 
 #: Joint-specific parameters of :class:`SoftGatedStackedHourglass` in a

@@ -2,11 +2,11 @@
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-
 from mmpose.registry import HOOKS
 
-_FORMATS = dict(channels_last=torch.channels_last,
-                contiguous_format=torch.contiguous_format)
+_FORMATS = dict(
+    channels_last=torch.channels_last,
+    contiguous_format=torch.contiguous_format)
 
 
 @HOOKS.register_module()
@@ -35,5 +35,6 @@ class MemoryFormatHook(Hook):
         self.memory_format = memory_format
 
     def before_run(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
         model.to(memory_format=_FORMATS[self.memory_format])

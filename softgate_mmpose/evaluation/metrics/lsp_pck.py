@@ -5,7 +5,6 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
-
 from mmpose.registry import METRICS
 
 
@@ -80,8 +79,7 @@ class LspPCKAccuracy(BaseMetric):
         if thr <= 0:
             raise ValueError(f'thr must be > 0, got {thr}')
         if mode not in self.MODES:
-            raise ValueError(
-                f'mode must be one of {self.MODES}, got {mode!r}')
+            raise ValueError(f'mode must be one of {self.MODES}, got {mode!r}')
         self.thr = thr
         self.mode = mode
 

@@ -10,11 +10,11 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
+
 from softgate_mmpose.datasets import LSP_METAINFO_FILE
 from softgate_mmpose.engine.hooks import map_joint_weights
-from tests.constants import DEFAULT_CONFIG, REPO_ROOT
+from ...constants import DEFAULT_CONFIG, REPO_ROOT, TINY_BACKBONE, TINY_HEAD
 
 LSP_DIR = osp.join(REPO_ROOT, 'configs', 'lsp')
 SCRATCH_CONFIG = osp.join(LSP_DIR,
@@ -25,11 +25,9 @@ MPII_TO_LSP = [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 8, 9]
 HEATMAP_CONV = 'backbone.heatmap_convs.{}.conv.{}'
 REMAP_HEATMAP = 'backbone.remap_heatmaps.{}.conv.weight'
 
-# 2 stacks of 16 channels on 64x64 crops: a few seconds per Runner on a CPU.
-CODEC = dict(type='MSRAHeatmap',
-             input_size=(64, 64),
-             heatmap_size=(16, 16),
-             sigma=1)
+# The tiny model with 2 stacks on 64x64 crops: a few seconds per Runner on a CPU.
+CODEC = dict(
+    type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
 NUM_STACKS = 2
 
 
@@ -39,15 +37,11 @@ def tiny_cfg(config: str, work_dir: str, dataset: dict,
     ``max_iters`` iterations, a checkpoint at the end and no validation."""
     cfg = Config.fromfile(config)
     num_keypoints = cfg.model.backbone.num_keypoints
-    cfg.model.backbone.update(num_stacks=NUM_STACKS,
-                              stack_channels=16,
-                              depth=2,
-                              stem_channels=(8, 16, 16))
-    cfg.model.head.update(num_stages=NUM_STACKS, decoder=CODEC)
+    cfg.model.backbone.update(TINY_BACKBONE, num_stacks=NUM_STACKS)
+    cfg.model.head.update(TINY_HEAD, num_stages=NUM_STACKS, decoder=CODEC)
     assert cfg.model.head.out_channels == num_keypoints
-    cfg.train_dataloader.update(batch_size=2,
-                                num_workers=0,
-                                persistent_workers=False)
+    cfg.train_dataloader.update(
+        batch_size=2, num_workers=0, persistent_workers=False)
     cfg.train_dataloader.dataset.update(dataset)
     for step in cfg.train_dataloader.dataset.pipeline:
         if step.type == 'TopdownAffine':
@@ -60,8 +54,8 @@ def tiny_cfg(config: str, work_dir: str, dataset: dict,
                 'test_dataloader', 'test_cfg', 'test_evaluator'):
         cfg[key] = None
     # the config's checkpoint hook (save_best included), every max_iters
-    cfg.default_hooks.checkpoint.update(interval=max(max_iters, 1),
-                                        by_epoch=False)
+    cfg.default_hooks.checkpoint.update(
+        interval=max(max_iters, 1), by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=0)
@@ -71,8 +65,8 @@ def tiny_cfg(config: str, work_dir: str, dataset: dict,
 def load_state_dict(path: str) -> dict:
     # mmengine's own loader path: weights_only=True with the plugin's
     # allow-listed globals.
-    return torch.load(path, map_location='cpu',
-                      weights_only=True)['state_dict']
+    return torch.load(
+        path, map_location='cpu', weights_only=True)['state_dict']
 
 
 @pytest.fixture(scope='module')
@@ -81,12 +75,14 @@ def mpii_checkpoint(tmp_path_factory, sample_data_path) -> str:
     root = sample_data_path('mpii_sample')
     init_default_scope('mmpose')
     work_dir = str(tmp_path_factory.mktemp('mpii_run'))
-    cfg = tiny_cfg(DEFAULT_CONFIG,
-                   work_dir,
-                   dict(data_root=root,
-                        ann_file='test_mpii.json',
-                        data_prefix=dict(img='')),
-                   max_iters=2)
+    cfg = tiny_cfg(
+        DEFAULT_CONFIG,
+        work_dir,
+        dict(
+            data_root=root,
+            ann_file='test_mpii.json',
+            data_prefix=dict(img='')),
+        max_iters=2)
     Runner.from_cfg(cfg).train()
     path = osp.join(work_dir, 'iter_2.pth')
     assert osp.isfile(path)
@@ -98,11 +94,13 @@ def lsp_train_set(tmp_path_factory, lsp2coco, sample_data_path) -> dict:
     """The real LSP-extended sample converted, as a dataset override."""
     images = sample_data_path('lspet_sample', 'images')
     root = tmp_path_factory.mktemp('lsp_root')
-    lsp2coco.convert_lsp(sample_data_path('lspet_sample', 'joints.mat'), images,
-                         str(root / 'annotations'))
-    return dict(data_root=str(root),
-                ann_file='annotations/lspet_train.json',
-                data_prefix=dict(img=images))
+    lsp2coco.convert_lsp(
+        sample_data_path('lspet_sample', 'joints.mat'), images,
+        str(root / 'annotations'))
+    return dict(
+        data_root=str(root),
+        ann_file='annotations/lspet_train.json',
+        data_prefix=dict(img=images))
 
 
 def finetune_runner(work_dir, lsp_train_set, load_from, **hook_args) -> Runner:
@@ -211,22 +209,24 @@ def test_checkpoint_with_target_joints_passes_through(mpii_checkpoint,
 def test_joint_map_not_fitting_checkpoint(mpii_checkpoint, lsp_train_set,
                                           tmp_path):
     # LSP joint 13 from MPII joint 16, which a 16-joint checkpoint lacks
-    runner = finetune_runner(tmp_path / 'a',
-                             lsp_train_set,
-                             mpii_checkpoint,
-                             joint_map=MPII_TO_LSP[:-1] + [16])
+    runner = finetune_runner(
+        tmp_path / 'a',
+        lsp_train_set,
+        mpii_checkpoint,
+        joint_map=MPII_TO_LSP[:-1] + [16])
     with pytest.raises(ValueError, match='predicts 16 joints') as err:
         runner.train()
     assert mpii_checkpoint in str(err.value)
     assert 'does not fit the map' in str(err.value)
 
     # a map for 13 joints on a 14-joint model
-    runner = finetune_runner(tmp_path / 'b',
-                             lsp_train_set,
-                             mpii_checkpoint,
-                             joint_map=MPII_TO_LSP[:-1])
-    with pytest.raises(ValueError,
-                       match='13 entries but the model predicts 14'):
+    runner = finetune_runner(
+        tmp_path / 'b',
+        lsp_train_set,
+        mpii_checkpoint,
+        joint_map=MPII_TO_LSP[:-1])
+    with pytest.raises(
+            ValueError, match='13 entries but the model predicts 14'):
         runner.train()
 
 

@@ -34,8 +34,12 @@ def test_mmpose_init_model_and_inference_topdown(mpii_tiny_ckpt, image,
     ours = init_model(
         MPII_ALIAS, mpii_tiny_ckpt, device='cpu', cfg_options=tiny_pose_cfg)
     for a, b in zip(samples, inference_topdown(ours, image, BOXES)):
-        np.testing.assert_allclose(a.pred_instances.keypoints,
-                                   b.pred_instances.keypoints)
+        # The same weights and kernels: rounding at most (pixels).
+        np.testing.assert_allclose(
+            a.pred_instances.keypoints,
+            b.pred_instances.keypoints,
+            rtol=0,
+            atol=1e-2)
     # without boxes: the whole image
     whole = inference_topdown(ours, image)
     assert len(whole) == 1

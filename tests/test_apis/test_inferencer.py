@@ -77,10 +77,16 @@ def test_folder_batched_equals_batch1(inferencer, images, tmp_path):
     for a, b in zip(single, batched):
         assert len(a) == len(b) == 1
         _check_instance(b[0], 16)
+        # Batch 3 and batch 1 may run other oneDNN kernels: heatmaps differ
+        # by float rounding, far below 1e-5 of their peak (the highest
+        # score); a refined maximum moves by a tiny fraction of a pixel.
         np.testing.assert_allclose(
             a[0]['keypoints'], b[0]['keypoints'], atol=1e-2)
         np.testing.assert_allclose(
-            a[0]['keypoint_scores'], b[0]['keypoint_scores'], atol=1e-4)
+            a[0]['keypoint_scores'],
+            b[0]['keypoint_scores'],
+            rtol=0,
+            atol=1e-5 * np.abs(a[0]['keypoint_scores']).max())
     assert sorted(os.listdir(tmp_path)) == sorted(
         osp.splitext(osp.basename(p))[0] + '.json' for p in images)
 
@@ -154,6 +160,8 @@ def test_user_bboxes_honoured(inferencer, two_people, inside, crop_region):
     # each box is predicted on its own: alone it gives the same pose
     left = _instances(inferencer, two_people, bboxes=[BOX_LEFT])[0]
     assert len(left) == 1
+    # Batch 1 and batch 2 may run other kernels: rounding moves a refined
+    # maximum by a tiny fraction of a pixel.
     np.testing.assert_allclose(
         left[0]['keypoints'], both[0]['keypoints'], atol=1e-2)
 

@@ -16,7 +16,9 @@ from softgate_mmpose.apis import (OnnxRuntimePoseEstimator,
                                   init_model)
 from ..constants import MPII_ALIAS
 
-#: Keypoints of a runtime and PyTorch may differ by float rounding only.
+#: Keypoints (image pixels) of a runtime and PyTorch: their heatmaps differ
+#: by float rounding (other kernels per runtime and CPU kind), which moves a
+#: refined maximum by a tiny fraction of a heatmap cell (several pixels).
 PIXEL_TOL = 0.05
 RUNTIMES = ['onnxruntime', 'openvino']
 
@@ -64,11 +66,14 @@ def _assert_same_poses(ours, theirs, tol=PIXEL_TOL):
             assert inst_a['bbox'] == inst_b['bbox']
             np.testing.assert_allclose(
                 inst_a['keypoints'], inst_b['keypoints'], atol=tol)
+            # Scores are heatmap maxima: within the export check's 1e-4 of
+            # the heatmaps' peak, i.e. of the highest score.
+            scores_b = np.asarray(inst_b['keypoint_scores'])
             np.testing.assert_allclose(
                 inst_a['keypoint_scores'],
-                inst_b['keypoint_scores'],
-                rtol=1e-5,
-                atol=1e-5)
+                scores_b,
+                rtol=0,
+                atol=1e-4 * np.abs(scores_b).max())
 
 
 def test_backend_chosen_by_extension(ort_inferencer, ov_inferencer,

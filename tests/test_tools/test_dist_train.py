@@ -76,6 +76,7 @@ def test_dist_test_two_gloo_processes_match_one(dist_trained, synthetic_root, tm
             out[name] = json.load(f), pickle.load(g)
     (metrics_one, preds_one), (metrics_two, preds_two) = out['one'], out['two']
     assert len(preds_one) == len(preds_two) == 8
+    # PCK is a ratio of counts: equal predictions give equal values.
     assert metrics_one and metrics_two == pytest.approx(metrics_one)
     keypoints = {
         name: {p['img_id']: p['pred_instances']['keypoints'] for p in preds}
@@ -83,5 +84,8 @@ def test_dist_test_two_gloo_processes_match_one(dist_trained, synthetic_root, tm
     }
     assert sorted(keypoints['one']) == sorted(keypoints['two'])
     for img_id, kpts in keypoints['one'].items():
+        # The same kernels at the same batch size in every process: float
+        # rounding at most, in pixels of the 64-pixel images.
         torch.testing.assert_close(torch.as_tensor(keypoints['two'][img_id]),
-                                   torch.as_tensor(kpts), msg=str(img_id))
+                                   torch.as_tensor(kpts), rtol=0, atol=1e-3,
+                                   msg=str(img_id))

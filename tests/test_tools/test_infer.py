@@ -115,6 +115,8 @@ def test_onnx_video_end_to_end(mpii_tiny_ckpt, tiny_onnx, tmp_path,
             frames[name] = json.load(f)
     assert len(frames['ort']) == len(frames['pt']) == len(mpii_images)
     for a, b in zip(frames['ort'], frames['pt']):
+        # Heatmaps of ONNX Runtime and PyTorch differ by float rounding
+        # (other kernels per CPU kind): a tiny fraction of a heatmap cell.
         np.testing.assert_allclose(
             a['instances'][0]['keypoints'],
             b['instances'][0]['keypoints'],
@@ -166,5 +168,6 @@ def test_openvino_backend(cli, tiny_onnx, mpii_images, tmp_path,
     ort_kpts = np.asarray(preds['onnxruntime'][0]['keypoints'])
     assert ort_kpts.shape == (16, 2)
     # the runtimes' heatmaps differ by float rounding only
+    # Two runtimes' kernels: rounding, a tiny fraction of a heatmap cell.
     np.testing.assert_allclose(
         preds['openvino'][0]['keypoints'], ort_kpts, atol=0.05)

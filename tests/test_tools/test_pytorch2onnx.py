@@ -77,7 +77,10 @@ def test_plugin_configs_export_to_the_last_stack(tmp_path, config, size,
     x = torch.randn(shape)
     with torch.no_grad():
         stacks = model.pose_model.backbone(x)
-        torch.testing.assert_close(model(x), stacks[-1])
+        # The same network: rounding at most, scaled to the heatmaps' peak.
+        torch.testing.assert_close(
+            model(x), stacks[-1], rtol=0,
+            atol=1e-5 * stacks[-1].abs().max().item())
     assert deployment.verify(model, str(out), shape) <= TOL
 
 

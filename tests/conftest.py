@@ -22,7 +22,8 @@ def _sample_data_path(*parts: str) -> str:
 
 @pytest.fixture(scope='session')
 def sample_data_path():
-    """``sample_data_path(*parts)``: a path under the shipped ``data/`` samples."""
+    """``sample_data_path(*parts)``: a path under the shipped ``data/``
+    samples."""
     return _sample_data_path
 
 
@@ -66,16 +67,19 @@ def _load_tool(relpath: str) -> ModuleType:
 
 @pytest.fixture(scope='session')
 def load_tool():
-    """Import a script under ``tools/`` as a module, e.g. ``load_tool('deployment/pytorch2onnx.py')``.
+    """Import a script under ``tools/`` as a module, e.g.
+    ``load_tool('deployment/pytorch2onnx.py')``.
 
-    ``tools/`` is not a package (as in MMPose), so tests reach tool logic through this loader.
+    ``tools/`` is not a package (as in MMPose), so tests reach tool logic
+    through this loader.
     """
     return _load_tool
 
 
 @pytest.fixture(scope='session')
 def lsp2coco() -> ModuleType:
-    """The LSP -> COCO converter, ``softgate_mmpose.datasets.converters.lsp``."""
+    """The LSP -> COCO converter,
+    ``softgate_mmpose.datasets.converters.lsp``."""
     from softgate_mmpose.datasets.converters import lsp
     return lsp
 
@@ -84,7 +88,8 @@ def _write_tiny_coco(root: str,
                      num_images: int = 4,
                      size: int = 64,
                      seed: int = 0) -> str:
-    """Write a tiny COCO keypoint dataset (random images, 17 joints) under ``root``.
+    """Write a tiny COCO keypoint dataset (random images, 17 joints) under
+    ``root``.
 
     Returns:
         str: The annotation file, relative to ``root``.
@@ -131,7 +136,8 @@ def _tiny_runner_cfg(work_dir: str,
                      data_root: str,
                      ann_file: str,
                      max_iters: int = 4):
-    """The default MPII config shrunk to a 64x64, 17-joint, 1-stack model on a COCO-style set.
+    """The default MPII config shrunk to a 64x64, 17-joint, 1-stack model on a
+    COCO-style set.
 
     Iteration-based, a checkpoint every 2 iterations, no validation.
     """
@@ -185,13 +191,15 @@ def _tiny_runner_cfg(work_dir: str,
 
 @pytest.fixture(scope='session')
 def write_tiny_coco():
-    """``write_tiny_coco(root, num_images=4, size=64, seed=0)``: a tiny COCO set (see above)."""
+    """``write_tiny_coco(root, num_images=4, size=64, seed=0)``: a tiny COCO
+    set (see above)."""
     return _write_tiny_coco
 
 
 @pytest.fixture(scope='session')
 def tiny_runner_cfg():
-    """``tiny_runner_cfg(work_dir, data_root, ann_file, max_iters=4)``: see above."""
+    """``tiny_runner_cfg(work_dir, data_root, ann_file, max_iters=4)``: see
+    above."""
     return _tiny_runner_cfg
 
 
@@ -204,7 +212,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope='session')
 def free_port():
-    """``free_port()``: a TCP port of 127.0.0.1 free at the time of the call."""
+    """``free_port()``: a TCP port of 127.0.0.1 free at the time of the
+    call."""
     return _free_port
 
 
@@ -242,7 +251,8 @@ def _randomize_norms_and_gates(model, seed: int = 0):
 
 @pytest.fixture(scope='session')
 def randomize_norms_and_gates():
-    """``randomize(model, seed=0)``: random BN statistics/affines and skip gates, in place."""
+    """``randomize(model, seed=0)``: random BN statistics/affines and skip
+    gates, in place."""
     return _randomize_norms_and_gates
 
 

@@ -1,7 +1,8 @@
 """Constants the tests share: repository paths, config names and option lists.
 
-Helpers (functions) are fixtures in ``conftest.py``; only plain values live here, because
-module-level code (parametrize lists, derived paths) needs them at import time.
+Helpers (functions) are fixtures in ``conftest.py``; only plain values live
+here, because module-level code (parametrize lists, derived paths) needs them
+at import time.
 """
 import os.path as osp
 

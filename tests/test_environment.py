@@ -1,6 +1,8 @@
-"""The OpenMMLab stack works together, and a config's custom_imports registers the plugin.
+"""The OpenMMLab stack works together, and a config's custom_imports registers
+the plugin.
 
-The versions themselves are pinned and checked by ``tools/setup_env.sh``, not here.
+The versions themselves are pinned and checked by ``tools/setup_env.sh``, not
+here.
 """
 import subprocess
 import sys
@@ -17,7 +19,8 @@ def test_openmmlab_stack_imports():
     import mmpose.apis  # noqa: F401
     import mmpose.models  # noqa: F401
 
-    # The compiled ops run (not only import): NMS keeps the higher-scoring of two overlapping boxes.
+    # The compiled ops run (not only import): NMS keeps the higher-scoring of
+    # two overlapping boxes.
     boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.],
                           [50., 50., 60., 60.]])
     scores = torch.tensor([0.9, 0.8, 0.7])
@@ -36,8 +39,8 @@ assert 'softgate_mmpose' not in sys.modules
 cfg = Config.fromfile({DEFAULT_CONFIG!r})
 assert cfg.custom_imports.imports == ['softgate_mmpose']
 assert 'softgate_mmpose' in sys.modules
-for name in ('SoftGatedStackedHourglass', 'SoftGatedHourglassModule', 'HierarchicalBlock',
-             'PreActBottleneck', 'SoftGatedSkip'):
+for name in ('SoftGatedStackedHourglass', 'SoftGatedHourglassModule',
+             'HierarchicalBlock', 'PreActBottleneck', 'SoftGatedSkip'):
     assert MODELS.get(name) is not None, name
 from mmengine.registry import init_default_scope
 init_default_scope(cfg.default_scope)
@@ -54,8 +57,9 @@ print(type(model.backbone).__name__, type(model.head).__name__)
 
 
 def test_onnx_and_onnxruntime_run_together():
-    # onnx builds and checks a model, ONNX Runtime runs it on numpy arrays: the deployment
-    # packages and numpy 1 (pinned in requirements/runtime.txt) work together.
+    # onnx builds and checks a model, ONNX Runtime runs it on numpy arrays:
+    # the deployment packages and numpy 1 (pinned in
+    # requirements/runtime.txt) work together.
     import numpy as np
     import onnx
     import onnxruntime as ort

@@ -1,4 +1,5 @@
-"""The wheel ships the library, its metainfo and configs, no tests or tools; installed, it works."""
+"""The wheel ships the library, its metainfo and configs, no tests or tools;
+installed, it works."""
 import json
 import os
 import os.path as osp
@@ -12,13 +13,15 @@ import pytest
 
 from .constants import MPII_ALIAS, REPO_ROOT
 
-# What a wheel build reads from the checkout, and tests/ and tools/, which must stay out of it.
+# What a wheel build reads from the checkout, and tests/ and tools/, which must
+# stay out of it.
 SOURCES = ('setup.py', 'setup.cfg', 'MANIFEST.in', 'README.md', 'requirements',
            'configs', 'softgate_mmpose', 'tests', 'tools')
 
 
 def _source_files(top: str, pattern: str) -> set:
-    """``pattern`` matches under ``REPO_ROOT/top``, relative to ``REPO_ROOT``."""
+    """``pattern`` matches under ``REPO_ROOT/top``, relative to
+    ``REPO_ROOT``."""
     return {
         osp.relpath(p, REPO_ROOT)
         for p in glob(osp.join(REPO_ROOT, top, '**', pattern), recursive=True)
@@ -67,10 +70,12 @@ def test_wheel_holds_the_package_and_configs_only(wheel):
         n
         for n in wheel_names if n.endswith('.py') and '/.mim/' not in n
     }
-    # Every module of the package, the dataset metainfo included, and nothing else.
+    # Every module of the package, the dataset metainfo included, and nothing
+    # else.
     assert modules == _source_files('softgate_mmpose', '*.py')
     assert 'softgate_mmpose/datasets/metainfo/lsp.py' in modules
-    # The configs (and the metafile the aliases read) under .mim, as MMPose ships them.
+    # The configs (and the metafile the aliases read) under .mim, as MMPose
+    # ships them.
     shipped = {
         n[len('softgate_mmpose/.mim/'):]
         for n in wheel_names if '/.mim/' in n
@@ -85,8 +90,10 @@ def test_wheel_holds_the_package_and_configs_only(wheel):
 
 @pytest.mark.slow
 def test_installed_wheel_finds_its_configs(wheel, tmp_path):
-    # Installed (not editable) and imported ahead of the checkout's editable install: the
-    # aliases resolve to the configs shipped in the wheel, and those configs load.
+    # Installed (not editable) and imported ahead of the checkout's editable
+    # install: the
+    # aliases resolve to the configs shipped in the wheel, and those configs
+    # load.
     target = tmp_path / 'site'
     proc = subprocess.run([
         sys.executable, '-m', 'pip', 'install', '--no-deps',
@@ -105,7 +112,8 @@ from softgate_mmpose.apis.model_aliases import list_model_aliases
 aliases = list_model_aliases()
 cfg = Config.fromfile(aliases[{MPII_ALIAS!r}])
 print(json.dumps(dict(package=osp.dirname(softgate_mmpose.__file__),
-                      configs=sorted(aliases.values()), backbone=cfg.model.backbone.type)))
+                      configs=sorted(aliases.values()),
+                      backbone=cfg.model.backbone.type)))
 """
     proc = subprocess.run([sys.executable, '-c', code],
                           cwd=tmp_path,

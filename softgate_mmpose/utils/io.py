@@ -1,4 +1,5 @@
-"""Atomic file writing: a reader sees the old file or the whole new one, never a partial one."""
+"""Atomic file writing: a reader sees the old file or the whole new one, never
+a partial one."""
 import contextlib
 import os
 import os.path as osp
@@ -58,6 +59,7 @@ def atomic_write_bytes(path: Union[str, os.PathLike], data: bytes) -> None:
 
 
 def atomic_write_text(path: Union[str, os.PathLike], text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_open`)."""
+    """Write ``text`` (UTF-8) to ``path`` atomically (see
+    :func:`atomic_open`)."""
     with atomic_open(path, 'w') as f:
         f.write(text)

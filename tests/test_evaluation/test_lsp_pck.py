@@ -1,5 +1,6 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""LspPCKAccuracy against hand-computed values, through mmengine's Evaluator."""
+"""LspPCKAccuracy against hand-computed values, through mmengine's
+Evaluator."""
 from pathlib import Path
 
 import numpy as np
@@ -200,7 +201,8 @@ def test_all_joints_mode_zero_torso_scores_zero():
         [data_sample(gt, gt),
          data_sample(person(40.), person(40.))],
         mode='all')
-    # The script divides by zero: NaN or inf distances, never within the threshold.
+    # The script divides by zero: NaN or inf distances, never within the
+    # threshold.
     assert metrics['Mean'] == pytest.approx(50.)
     assert all(v == pytest.approx(50.) for v in metrics.values())
 

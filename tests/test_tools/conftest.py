@@ -1,4 +1,5 @@
-"""Helpers for the entry-point tests: real subprocesses on tiny models and tiny data."""
+"""Helpers for the entry-point tests: real subprocesses on tiny models and tiny
+data."""
 import json
 import math
 import os
@@ -19,7 +20,8 @@ TRAIN_LINE = re.compile(
 
 
 def _loaders(data_root: str, train_batch: int = 2) -> List[str]:
-    """Overrides for all three data loaders: ``data_root``, small batches, no workers."""
+    """Overrides for all three data loaders: ``data_root``, small batches, no
+    workers."""
     opts = [f'train_dataloader.batch_size={train_batch}']
     for split in ('train', 'val', 'test'):
         opts += [
@@ -33,7 +35,8 @@ def _loaders(data_root: str, train_batch: int = 2) -> List[str]:
 
 
 def _iter_schedule(max_iters: int, ckpt_interval: int) -> List[str]:
-    """An iteration-based schedule: validation at the end, a checkpoint every ``ckpt_interval``."""
+    """An iteration-based schedule: validation at the end, a checkpoint every
+    ``ckpt_interval``."""
     return [
         f'train_cfg.max_iters={max_iters}',
         f'train_cfg.val_interval={max_iters}',
@@ -47,10 +50,12 @@ def _run_tool(cmd: List[str],
               timeout: float = 240,
               env: Optional[Dict[str, str]] = None,
               check: bool = True) -> subprocess.CompletedProcess:
-    """Run ``cmd`` from the repository root; on failure, fail with its output's tail.
+    """Run ``cmd`` from the repository root; on failure, fail with its output's
+    tail.
 
-    One intra-op thread per process (torchrun's default too) unless ``OMP_NUM_THREADS`` is
-    set: tiny models gain nothing from more, and busy machines lose much.
+    One intra-op thread per process (torchrun's default too) unless
+    ``OMP_NUM_THREADS`` is set: tiny models gain nothing from more, and busy
+    machines lose much.
     """
     full_env = dict(os.environ, **(env or {}))
     full_env.setdefault('OMP_NUM_THREADS', '1')
@@ -63,19 +68,20 @@ def _run_tool(cmd: List[str],
         text=True,
         timeout=timeout)
     if check and proc.returncode != 0:
-        pytest.fail(
-            f'{" ".join(cmd)} exited with {proc.returncode}:\n{proc.stdout[-6000:]}'
-        )
+        pytest.fail(f'{" ".join(cmd)} exited with {proc.returncode}:\n'
+                    f'{proc.stdout[-6000:]}')
     return proc
 
 
 def _python_tool(name: str, *args: str) -> List[str]:
-    """``[this python, tools/<name>, *args]``: the tests' interpreter is the project's."""
+    """``[this python, tools/<name>, *args]``: the tests' interpreter is the
+    project's."""
     return [sys.executable, osp.join(TOOLS, name), *args]
 
 
 def _scalar_logs(work_dir: str) -> List[dict]:
-    """The records of every run's ``vis_data/<timestamp>.json`` in ``work_dir``, oldest first."""
+    """The records of every run's ``vis_data/<timestamp>.json`` in
+    ``work_dir``, oldest first."""
     records = []
     for path in sorted(glob(osp.join(work_dir, '*', 'vis_data', '*.json'))):
         if osp.basename(path) == 'scalars.json':
@@ -86,7 +92,8 @@ def _scalar_logs(work_dir: str) -> List[dict]:
 
 
 def _train_lines(log_file: str) -> Dict[int, dict]:
-    """Iteration -> ``{'max_iters', 'lr', 'loss'}`` from an mmengine text log."""
+    """Iteration -> ``{'max_iters', 'lr', 'loss'}`` from an mmengine text
+    log."""
     with open(log_file) as f:
         return {
             int(m.group(1)):
@@ -105,7 +112,8 @@ def _assert_finite(values, what: str) -> None:
 
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory) -> str:
-    """A small synthetic LSP-style dataset (16 training, 8 held-out 64x64 images)."""
+    """A small synthetic LSP-style dataset (16 training, 8 held-out 64x64
+    images)."""
     from softgate_mmpose.datasets.generators.synthetic import \
         generate_synthetic_dataset
     root = str(tmp_path_factory.mktemp('synthetic'))
@@ -114,7 +122,8 @@ def synthetic_root(tmp_path_factory) -> str:
     return root
 
 
-# The helpers above as fixtures, for test modules (which do not import from conftest).
+# The helpers above as fixtures, for test modules (which do not import from
+# conftest).
 @pytest.fixture(scope='session')
 def loaders():
     return _loaders

@@ -20,8 +20,10 @@ RENDEZVOUS = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
 
 @pytest.fixture
 def no_process_group(monkeypatch):
-    """Restores the rendezvous variables and destroys the process group afterwards."""
-    for key in RENDEZVOUS:  # recorded, so that what a launcher branch exports is undone
+    """Restores the rendezvous variables and destroys the process group
+    afterwards."""
+    # Recorded, so that what a launcher branch exports is undone.
+    for key in RENDEZVOUS:
         monkeypatch.delenv(key, raising=False)
     yield
     if torch_dist.is_initialized():
@@ -44,7 +46,8 @@ def test_no_launcher_changes_nothing():
     cfg = Config(
         dict(launcher='none', env_cfg=dict(dist_cfg=dict(backend='nccl'))))
     setup_cpu_distributed(cfg)
-    assert cfg.env_cfg.dist_cfg.backend == 'nccl' and 'model_wrapper_cfg' not in cfg
+    assert cfg.env_cfg.dist_cfg.backend == 'nccl'
+    assert 'model_wrapper_cfg' not in cfg
     assert not torch_dist.is_initialized()
 
 
@@ -56,13 +59,15 @@ def test_nccl_becomes_gloo_and_ddp_gets_no_device_ids(env_cfg,
                                                       single_rank_env):
     set_device = torch.cuda.set_device
     cfg = Config(dict(launcher='pytorch'))
-    if env_cfg is not None:  # MMPose's default runtime; mmengine's default without one
+    # MMPose's default runtime; mmengine's default without one.
+    if env_cfg is not None:
         cfg.env_cfg = env_cfg
     setup_cpu_distributed(cfg)
     assert torch_dist.is_initialized() and torch_dist.get_backend() == 'gloo'
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     assert torch.cuda.set_device is set_device  # not called, not replaced
-    # As the Runner builds it: its device_ids=[LOCAL_RANK] would be refused for a CPU module.
+    # As the Runner builds it: its device_ids=[LOCAL_RANK] would be refused for
+    # a CPU module.
     assert cfg.model_wrapper_cfg.type == 'MMDistributedDataParallel'
     ddp = MODEL_WRAPPERS.build(
         cfg.model_wrapper_cfg,
@@ -90,7 +95,8 @@ def test_a_configured_wrapper_is_kept(single_rank_env):
     torch.cuda.is_available(), reason='mmengine handles CUDA machines itself')
 def test_slurm_environment_gives_the_rendezvous(no_process_group, monkeypatch,
                                                 free_port):
-    # One task of a slurm step: srun sets these, the master address comes from the environment
+    # One task of a slurm step: srun sets these, the master address comes from
+    # the environment
     # (otherwise from ``scontrol show hostnames``), the port from dist_cfg.
     for key, value in dict(
             SLURM_PROCID='0',

@@ -1,6 +1,8 @@
-"""Runner checkpoints load with torch's safe loading; code payloads are refused everywhere.
+"""Runner checkpoints load with torch's safe loading; code payloads are refused
+everywhere.
 
-The tests on real Runner checkpoints share one short training and are marked slow.
+The tests on real Runner checkpoints share one short training and are marked
+slow.
 """
 import os
 import os.path as osp
@@ -17,7 +19,8 @@ from ..constants import DEFAULT_CONFIG, REPO_ROOT
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, write_tiny_coco, tiny_runner_cfg):
-    """A real 4-iteration Runner training; checkpoints at iterations 2 and 4."""
+    """A real 4-iteration Runner training; checkpoints at iterations 2 and
+    4."""
     root = str(tmp_path_factory.mktemp('coco'))
     ann = write_tiny_coco(root)
     work_dir = str(tmp_path_factory.mktemp('work'))
@@ -29,8 +32,9 @@ def trained(tmp_path_factory, write_tiny_coco, tiny_runner_cfg):
 @pytest.mark.slow
 def test_runner_checkpoint_needs_and_gets_the_safe_globals(trained):
     ckpt = osp.join(trained['work_dir'], 'iter_4.pth')
-    # What the checkpoint holds beyond tensors, seen with the plugin's allow-list cleared:
-    # mmengine's history buffers (and their methods, pickled through getattr) and numpy data.
+    # What the checkpoint holds beyond tensors, seen with the plugin's
+    # allow-list cleared: mmengine's history buffers (and their methods,
+    # pickled through getattr) and numpy data.
     registered = torch.serialization.get_safe_globals()
     torch.serialization.clear_safe_globals()
     try:
@@ -93,7 +97,8 @@ def test_resume_restores_iteration_lr_and_optimizer(trained, tmp_path,
     runner.load_or_resume()
     saved = torch.load(ckpt, map_location='cpu', weights_only=True)
     assert runner.iter == 2
-    # The scheduler dropped the lr at iteration 2 (gamma 0.5): the resumed lr is the dropped one.
+    # The scheduler dropped the lr at iteration 2 (gamma 0.5): the resumed lr
+    # is the dropped one.
     lr = runner.optim_wrapper.get_lr()['lr'][0]
     assert lr == pytest.approx(saved['optimizer']['param_groups'][0]['lr'])
     assert lr == pytest.approx(0.5 * 2.5e-4)
@@ -166,7 +171,8 @@ def test_payload_refused_by_init_model(payload_checkpoint):
 
 def test_safe_loading_is_never_switched_off():
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
-    # No project code (tests aside, which name these strings to check them) turns it off.
+    # No project code (tests aside, which name these strings to check them)
+    # turns it off.
     out = subprocess.run([
         'git', 'grep', '-n', '-E',
         'weights_only *= *False|TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '--',

@@ -1,5 +1,6 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""Run the test suite and summarise it in markdown: the figures the README quotes.
+"""Run the test suite and summarise it in markdown: the figures the README
+quotes.
 
 Runs pytest on ``tests/`` in this process (pytest's usual output first), then
 prints and writes a short markdown summary: how many tests passed, failed,
@@ -11,9 +12,10 @@ conv figure measured after the session), with the date, commit and
 versions. The exit status is pytest's.
 
 Examples:
-    make test-report                     # the whole suite, as `make test` runs it
+    make test-report      # the whole suite, as `make test` runs it
     python tools/misc/test_report.py --out work_dirs/test_report.md
-    python tools/misc/test_report.py -- -m "not slow"   # any pytest arguments after --
+    # any pytest arguments after --
+    python tools/misc/test_report.py -- -m "not slow"
 """
 import argparse
 import os
@@ -34,7 +36,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 class OutcomeRecorder:
-    """A pytest plugin recording each test's outcome, duration and ``slow`` mark."""
+    """A pytest plugin recording each test's outcome, duration and ``slow``
+    mark."""
 
     def __init__(self) -> None:
         self.tests: Dict[str, dict] = {}
@@ -122,17 +125,20 @@ def render(recorder: OutcomeRecorder, machine: dict, top: int = 10) -> str:
     lines = [
         '## Test report',
         '',
-        f'`{machine["command"]}` on {machine["date"]}, commit {machine["commit"]}:',
+        f'`{machine["command"]}` on {machine["date"]}, '
+        f'commit {machine["commit"]}:',
         '',
         f'- **{outcome}**' +
         (f', {recorder.deselected} deselected' if recorder.deselected else '')
         + f'; {len(slow)} of the tests that ran are marked `slow`.',
-        f'- Wall time **{minutes(recorder.wall)}** (m:ss, the pytest session, set-up excluded); '
+        f'- Wall time **{minutes(recorder.wall)}** (m:ss, the pytest '
+        'session, set-up excluded); '
         f'the slow tests took {minutes(slow_time)} of it, the others '
         f'{minutes(sum(t["duration"] for t in ran) - slow_time)}.',
-        f'- Machine: {machine["cpu"]} ({machine["isa"]} kernels), {machine["cores"]} usable '
-        f'cores, load average (1 min) {load} before / after; reference conv '
-        f'{machine["reference"]}; Python {machine["python"]}, torch {machine["torch"]}.',
+        f'- Machine: {machine["cpu"]} ({machine["isa"]} kernels), '
+        f'{machine["cores"]} usable cores, load average (1 min) {load} '
+        f'before / after; reference conv {machine["reference"]}; '
+        f'Python {machine["python"]}, torch {machine["torch"]}.',
     ]
     if top and ran:
         lines += [
@@ -142,9 +148,8 @@ def render(recorder: OutcomeRecorder, machine: dict, top: int = 10) -> str:
         by_time = sorted(
             recorder.tests.items(), key=lambda kv: -kv[1]['duration'])
         for nodeid, t in by_time[:top]:
-            lines.append(
-                f'| `{nodeid}` | {t["duration"]:.1f} | {"yes" if t["slow"] else ""} |'
-            )
+            slow_mark = 'yes' if t['slow'] else ''
+            lines.append(f'| `{nodeid}` | {t["duration"]:.1f} | {slow_mark} |')
     reasons = Counter(t['reason'] for t in tests if t['outcome'] == 'skipped')
     if reasons:
         lines += ['', 'Skipped:', '']

@@ -77,7 +77,8 @@ def map_joint_weights(state_dict: Mapping[str, Tensor],
         if list(value.shape) != expected:
             raise ValueError(
                 f'"{key}" of {source} has shape {tuple(value.shape)}, which '
-                f'differs from the model\'s {tuple(target.shape)} in more than '
+                f"differs from the model's {tuple(target.shape)} in more "
+                'than '
                 f'its joint axis {axis}: the checkpoint comes from a '
                 'different architecture.')
         if index.min() < 0 or index.max() >= num_source:

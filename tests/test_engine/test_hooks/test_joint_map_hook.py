@@ -25,7 +25,8 @@ MPII_TO_LSP = [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 8, 9]
 HEATMAP_CONV = 'backbone.heatmap_convs.{}.conv.{}'
 REMAP_HEATMAP = 'backbone.remap_heatmaps.{}.conv.weight'
 
-# The tiny model with 2 stacks on 64x64 crops: a few seconds per Runner on a CPU.
+# The tiny model with 2 stacks on 64x64 crops: a few seconds per Runner on a
+# CPU.
 CODEC = dict(
     type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
 NUM_STACKS = 2

@@ -26,7 +26,8 @@ def test_runner_trains_with_channels_last_weights(tmp_path, write_tiny_coco,
     before = [w.detach().clone() for w in weights]
     runner.train()
     after = _conv_weights(runner.model)
-    # The same Parameter objects (the optimizer's) were converted and then trained.
+    # The same Parameter objects (the optimizer's) were converted and then
+    # trained.
     assert [id(w) for w in after] == [id(w) for w in weights]
     assert all(
         w.is_contiguous(memory_format=torch.channels_last) for w in after)

@@ -127,6 +127,8 @@ def test_loads_through_lsp_dataset(dataset_dir):
         assert osp.isfile(info['img_path'])
         assert info['keypoints'].shape == (1, 14, 2)
         expected = np.array(raw[i]['keypoints']).reshape(-1, 3)
+        # float32 storage of the JSON's float64 values: within 6e-8 relative,
+        # below assert_allclose's default rtol of 1e-7.
         np.testing.assert_allclose(info['keypoints'][0], expected[:, :2])
         # MMPose keeps occluded (v=1) joints as labelled.
         np.testing.assert_array_equal(info['keypoints_visible'][0],

@@ -12,7 +12,7 @@ differently would not survive a flip: the flipped image would show the
 "right" colour on the joints relabelled left.)
 """
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -140,10 +140,8 @@ def _draw_clutter(img: np.ndarray, rng: np.random.Generator,
 
 
 class _FigurePainter:
-    """Draws one figure (in pixels) on an image and on its mask.
-
-    The mask receives the silhouette (255) of what is drawn on both.
-    """
+    """Draws one figure (in pixels) on an image and its silhouette (255)
+    on a mask."""
 
     def __init__(self, img: np.ndarray, mask: np.ndarray, figure: Figure,
                  scale: float, palette: _Palette) -> None:
@@ -151,16 +149,10 @@ class _FigurePainter:
         self.figure, self.scale, self.colors = figure, scale, palette
         self.widths = {k: v * scale for k, v in figure.widths.items()}
 
-    def both(self, draw: Callable[[np.ndarray, bool], None]) -> None:
-        """``draw(canvas, is_image)`` on the image, then on the mask."""
-        draw(self.img, True)
-        draw(self.mask, False)
-
     def limb(self, a, b, width: float, color: Color) -> None:
-        outline = self.colors.outline
-        self.both(lambda canvas, rgb: _limb(canvas, a, b, width, color
-                                            if rgb else (255, ), outline
-                                            if rgb else None))
+        """A limb, outlined on the image, filled on the mask."""
+        _limb(self.img, a, b, width, color, self.colors.outline)
+        _limb(self.mask, a, b, width, (255, ), None)
 
     def leg(self, side: str) -> None:
         hip, knee, ankle = (
@@ -210,9 +202,9 @@ class _FigurePainter:
         fig, colors = self.figure, self.colors
         center, radius = fig.head_center, fig.head_radius * self.scale
         color = colors.skin if fig.front else colors.hair
-        self.both(lambda canvas, rgb: cv2.circle(
-            canvas, _pt(center), int(radius * _ONE), color
-            if rgb else 255, -1, cv2.LINE_AA, _SHIFT))
+        for canvas, fill in ((self.img, color), (self.mask, 255)):
+            cv2.circle(canvas, _pt(center), int(radius * _ONE), fill, -1,
+                       cv2.LINE_AA, _SHIFT)
         if fig.front:
             self._face(center, radius)
 

@@ -461,11 +461,14 @@ def _log_summary(result: BenchmarkResult, log: Log) -> None:
     for f in result.fastest:
         log(f'fastest at batch {f.batch}: {f.name} in '
             f'{BACKENDS[f.backend]}, {f.ms_per_image:.1f} ms/img')
+    # the per-backend ratios are in the table; the progress log names the
+    # ratios of the models at their fastest backends
     for r in result.ratios:
+        if r.kind != 'fastest':
+            continue
         log(f'latency of {r.subject} [{BACKENDS[r.subject_backend]}] over '
             f'{r.other} [{BACKENDS[r.other_backend]}] at batch {r.batch}: '
-            f'{r.ratio:.3f}x' +
-            (' (fastest runtimes)' if r.kind == 'fastest' else ''))
+            f'{r.ratio:.3f}x (fastest backends)')
     env = result.environment
     log(f"load average after: {env['loadavg_after'][0]:.2f} (includes this "
         "run's threads); other processes used "

@@ -110,3 +110,14 @@ def test_select_backend():
         select('m.onnx', 'pytorch')
     with pytest.raises(ValueError, match='backend must be one of'):
         select('m.onnx', 'tensorrt')
+
+
+def test_openvino_reads_its_ir(tiny, tmp_path):
+    """An OpenVINO IR (.xml + .bin) of the export runs like the .onnx."""
+    import openvino as ov
+    model, path = tiny
+    xml = str(tmp_path / 'tiny.xml')
+    ov.save_model(ov.Core().read_model(path), xml, compress_to_fp16=False)
+    assert deployment.select_backend(xml) == 'openvino'
+    assert deployment.verify(model, xml, (2, 3, 64, 64),
+                             backend='openvino') <= TOL

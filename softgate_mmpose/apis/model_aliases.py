@@ -147,34 +147,16 @@ def resolve_model(
             exist.
         ValueError: An unknown name; the message lists the plugin's aliases.
     """
-    if weights is not None:
-        weights = os.fspath(weights)
-        if '://' not in weights and not osp.isfile(weights):
-            raise FileNotFoundError(f'Checkpoint file not found: {weights}')
+    weights = _checked_weights(weights)
     if not isinstance(model, (str, os.PathLike)):
         return model, weights
     model = os.fspath(model)
-
     aliases = list_model_aliases()
     if model in aliases:
-        cfg_path = aliases[model]
-        if not osp.isfile(cfg_path):
-            raise FileNotFoundError(
-                f'The config of alias {model!r} is missing: {cfg_path}')
-        if weights is None and os.environ.get(WEIGHTS_DIR_ENV):
-            candidate = osp.join(os.environ[WEIGHTS_DIR_ENV], f'{model}.pth')
-            if osp.isfile(candidate):
-                weights = candidate
-        return cfg_path, weights
+        return _resolve_alias(model, aliases[model], weights)
     if osp.isfile(model):
         return osp.abspath(model), weights
-    if model.endswith('.py') or osp.sep in model:
-        found = _find_config_by_name(osp.basename(model)) \
-            if osp.sep not in model else None
-        if found is None:
-            raise FileNotFoundError(f'Config file not found: {model}')
-        return found, weights
-    found = _find_config_by_name(model)
+    found = _resolve_config_name(model)
     if found is not None:
         return found, weights
     mmpose_model = find_mmpose_model(model)
@@ -185,3 +167,39 @@ def resolve_model(
         f'Unknown model {model!r}: not a config file, nor an alias of '
         'softgate_mmpose or of MMPose. Known softgate_mmpose aliases: ' +
         ', '.join(sorted(aliases)) + '.')
+
+
+def _checked_weights(weights: Optional[str]) -> Optional[str]:
+    """``weights`` as a string; a local file must exist."""
+    if weights is None:
+        return None
+    weights = os.fspath(weights)
+    if '://' not in weights and not osp.isfile(weights):
+        raise FileNotFoundError(f'Checkpoint file not found: {weights}')
+    return weights
+
+
+def _resolve_alias(alias: str, cfg_path: str,
+                   weights: Optional[str]) -> Tuple[str, Optional[str]]:
+    """The alias's config, and ``<alias>.pth`` of the weights directory
+    when no weights are given and that file exists."""
+    if not osp.isfile(cfg_path):
+        raise FileNotFoundError(
+            f'The config of alias {alias!r} is missing: {cfg_path}')
+    if weights is None and os.environ.get(WEIGHTS_DIR_ENV):
+        candidate = osp.join(os.environ[WEIGHTS_DIR_ENV], f'{alias}.pth')
+        if osp.isfile(candidate):
+            weights = candidate
+    return cfg_path, weights
+
+
+def _resolve_config_name(model: str) -> Optional[str]:
+    """A plugin config named ``model`` (a file name with or without
+    ``.py``); a path-like name that is no config raises."""
+    if model.endswith('.py') or osp.sep in model:
+        found = _find_config_by_name(osp.basename(model)) \
+            if osp.sep not in model else None
+        if found is None:
+            raise FileNotFoundError(f'Config file not found: {model}')
+        return found
+    return _find_config_by_name(model)

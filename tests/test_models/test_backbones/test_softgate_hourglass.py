@@ -11,7 +11,8 @@ from softgate_mmpose.models import SoftGatedStackedHourglass
 from softgate_mmpose.models.layers import SoftGatedSkip
 from ...constants import TINY_BACKBONE
 
-# The tiny test model's backbone with 2 stacks (stack-to-stack checks), 5 joints.
+# The tiny test model's backbone with 2 stacks (stack-to-stack checks) and
+# 5 joints.
 TINY = dict(TINY_BACKBONE, num_keypoints=5, num_stacks=2)
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs')
 MPII_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, 'mpii', '*.py')))

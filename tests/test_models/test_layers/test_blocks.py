@@ -45,7 +45,8 @@ def test_gate_none_equals_plain_residual_sum(block_type):
         else:
             body = block.conv3(block.conv2(block.conv1(x)))
         expected = body + x
-        # The block's own layers: rounding at most, far below 1e-5 of the peak.
+        # The block's own layers: rounding at most, far below 1e-5 of the
+        # peak.
         torch.testing.assert_close(block(x), expected, rtol=0,
                                    atol=1e-5 * expected.abs().max().item())
 

@@ -4,9 +4,11 @@
 Not imported by ``softgate_mmpose`` itself (as ``mmpose.apis`` is not by
 ``mmpose``): it pulls in MMPose's and MMDetection's inferencers.
 
-Public API: :class:`SoftGateInferencer` (and :class:`SoftGatePose2DInferencer`),
-:func:`init_model` (for :func:`mmpose.apis.inference_topdown`),
-:class:`OnnxRuntimePoseEstimator`, the alias resolution
+Public API: :class:`SoftGateInferencer` (and
+:class:`SoftGatePose2DInferencer`), :func:`init_model` (for
+:func:`mmpose.apis.inference_topdown`), :class:`RuntimePoseEstimator` (an
+exported model in ONNX Runtime or OpenVINO; :class:`OnnxRuntimePoseEstimator`
+is its former name), the alias resolution
 (:func:`resolve_model`, :func:`list_model_aliases`, :func:`get_config_root`),
 the metafile reader (:func:`read_models`, :func:`read_metafile`) and
 :func:`check_checkpoint_compatibility` (from

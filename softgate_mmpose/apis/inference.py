@@ -23,20 +23,22 @@ def init_model(config: Union[str, Path, Config],
 
     Unlike MMPose's, ``config`` may be a plugin alias, a checkpoint that does
     not fit the model raises instead of loading partly, ``device`` defaults
-    to the available one, an ``.onnx`` checkpoint gives an
-    :class:`~softgate_mmpose.apis.OnnxRuntimePoseEstimator` that
-    :func:`mmpose.apis.inference_topdown` runs like the PyTorch model, and
+    to the available one, an exported model (``.onnx``, or an OpenVINO IR
+    ``.xml``) gives a :class:`~softgate_mmpose.apis.RuntimePoseEstimator`
+    that :func:`mmpose.apis.inference_topdown` runs like the PyTorch model,
+    and
     ``num_stacks`` keeps the first stacks of a stacked hourglass.
 
     Args:
         config (str | Path | Config): Alias, config file name or path, or
             config object.
-        checkpoint (str, optional): Checkpoint path or URL, or an ``.onnx``
-            file. Defaults to None (random weights).
+        checkpoint (str, optional): Checkpoint path or URL, or an exported
+            model file. Defaults to None (random weights).
         device (str, optional): Device. Defaults to None (auto).
         cfg_options (dict, optional): Overrides merged into the config.
-        backend (str, optional): ``'pytorch'`` or ``'onnxruntime'``; by
-            default chosen from the checkpoint's extension.
+        backend (str, optional): ``'pytorch'``, ``'onnxruntime'`` or
+            ``'openvino'``; by default chosen from the checkpoint's
+            extension.
         num_stacks (int, optional): Run stacks 1..K of the full checkpoint
             (PyTorch backend). Defaults to None (all stacks).
 

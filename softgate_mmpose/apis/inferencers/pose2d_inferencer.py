@@ -51,8 +51,8 @@ class SoftGatePose2DInferencer(Pose2DInferencer):
       (e.g. a small test model);
     - ``weights`` may be an ``.onnx`` file of
       ``tools/deployment/pytorch2onnx.py``: the network then runs in ONNX
-      Runtime, with the config's pipeline, flip test and codec decoding
-      around it (:class:`~softgate_mmpose.apis.OnnxRuntimePoseEstimator`);
+      Runtime or OpenVINO, with the config's pipeline, flip test and codec
+      decoding around it (:class:`~softgate_mmpose.apis.RuntimePoseEstimator`);
     - ``num_stacks`` runs only the first stacks of a stacked hourglass;
     - caller-supplied ``bboxes`` are used (MMPose's ``preprocess_single``
       replaces them by ``[]`` for top-down models);
@@ -83,8 +83,8 @@ class SoftGatePose2DInferencer(Pose2DInferencer):
             persons. Defaults to ``0`` when a detector is given.
         show_progress (bool): Show a progress bar. Defaults to True.
         cfg_options (dict, optional): Overrides merged into the config.
-        backend (str, optional): ``'pytorch'`` or ``'onnxruntime'``; by
-            default chosen from the weights' extension.
+        backend (str, optional): ``'pytorch'``, ``'onnxruntime'`` or
+            ``'openvino'``; by default chosen from the weights' extension.
         num_stacks (int, optional): Keep stacks 1..K of a stacked hourglass
             (PyTorch backend). Defaults to None (all stacks).
     """

@@ -24,7 +24,8 @@ class SoftGateInferencer(SoftGatePose2DInferencer):
             file name or path, MMPose model name, or config object.
         pose2d_weights (str, optional): Checkpoint path or URL, or an
             ``.onnx`` file of ``tools/deployment/pytorch2onnx.py`` (then the
-            network runs in ONNX Runtime).
+            network runs in ONNX Runtime, or OpenVINO with
+            ``backend='openvino'``).
         device (str, optional): Device to run on. Defaults to None (auto).
         scope (str): The registry scope. Defaults to ``'mmpose'``.
         det_model (str | Config, optional): MMDetection config path or
@@ -35,8 +36,8 @@ class SoftGateInferencer(SoftGatePose2DInferencer):
         show_progress (bool): Progress bar with total and ETA for folders
             and videos. Defaults to True.
         cfg_options (dict, optional): Overrides merged into the pose config.
-        backend (str, optional): ``'pytorch'`` or ``'onnxruntime'``; by
-            default chosen from the weights' extension.
+        backend (str, optional): ``'pytorch'``, ``'onnxruntime'`` or
+            ``'openvino'``; by default chosen from the weights' extension.
         num_stacks (int, optional): Keep stacks 1..K of a stacked hourglass
             (PyTorch backend). Defaults to None (all stacks).
 

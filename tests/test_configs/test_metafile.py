@@ -3,23 +3,22 @@ import glob
 import os.path as osp
 
 import pytest
-import yaml
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 
 from mmpose.registry import MODELS
+from softgate_mmpose.apis.metafile import read_metafile
 from ..constants import REPO_ROOT
 
-with open(osp.join(REPO_ROOT, 'configs', 'metafile.yml')) as f:
-    METAFILE = yaml.safe_load(f)
-MODELS_BY_CONFIG = {m['Config']: m for m in METAFILE['Models']}
+ENTRIES = read_metafile(osp.join(REPO_ROOT, 'configs', 'metafile.yml'))
+MODELS_BY_CONFIG = {m['Config']: m for m in ENTRIES}
 
 
 def test_every_config_is_listed_once():
     configs = sorted(
         osp.relpath(p, REPO_ROOT) for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*', '*.py')))
     assert sorted(MODELS_BY_CONFIG) == configs
-    assert len(MODELS_BY_CONFIG) == len(METAFILE['Models'])
+    assert len(MODELS_BY_CONFIG) == len(ENTRIES)
     for config, model in MODELS_BY_CONFIG.items():
         assert model['Name'] == osp.splitext(osp.basename(config))[0]
         assert model['In Collection'] == 'SoftGatedHourglass'

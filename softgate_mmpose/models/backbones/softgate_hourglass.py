@@ -1,16 +1,14 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from torch import Tensor
+
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
-from torch import Tensor
-
 from ..layers import SoftGatedHourglassModule, build_block
-from ..utils.fold import (compose_1x1, fuse_conv_module_norm, is_plain_conv,
-                          set_conv_params)
 
 
 @MODELS.register_module()
@@ -179,8 +177,7 @@ class SoftGatedStackedHourglass(BaseBackbone):
             conv1x1(stack_channels, stack_channels, with_norm_act=False)
             for _ in range(num_stacks - 1)
         ])
-        # None once switch_to_deploy folded them into remap_features
-        self.remap_heatmaps: Optional[nn.ModuleList] = nn.ModuleList([
+        self.remap_heatmaps = nn.ModuleList([
             conv1x1(num_keypoints, stack_channels, with_norm_act=False)
             for _ in range(num_stacks - 1)
         ])
@@ -201,63 +198,11 @@ class SoftGatedStackedHourglass(BaseBackbone):
             heatmap = self.heatmap_convs[i](features)
             heatmaps.append(heatmap)
             if i < self.num_stacks - 1:
-                x = self._next_input(i, x, heatmap, features)
+                # heatmaps first: the summation order of the public
+                # reimplementation, so converted weights match it exactly
+                x = x + self.remap_heatmaps[i](heatmap) + \
+                    self.remap_features[i](features)
         return tuple(heatmaps)
-
-    def _next_input(self, i: int, x: Tensor, heatmap: Tensor,
-                    features: Tensor) -> Tensor:
-        """Input of stack i + 1: ``x + remap_h(heatmap) +
-        remap_f(features)``, or ``x + remap_f(features)`` once
-        :meth:`switch_to_deploy` has folded ``remap_h ∘ heatmap_conv`` into
-        ``remap_f``."""
-        if self.remap_heatmaps is None:
-            return x + self.remap_features[i](features)
-        # heatmaps first: the summation order of the public
-        # reimplementation, so converted weights match it exactly
-        return x + self.remap_heatmaps[i](heatmap) + \
-            self.remap_features[i](features)
-
-    def switch_to_deploy(self, test_cfg: Optional[dict] = None) -> None:
-        """Exact folds for inference, in place (called by
-        :func:`~softgate_mmpose.models.switch_to_deploy`).
-
-        - Between stacks, ``remap_h(heatmap_conv(f)) + remap_f(f)`` is one
-          1×1 conv of the features f (1×1 convs compose into one linear
-          map): ``remap_heatmaps`` is folded into ``remap_features`` and
-          removed, so the intermediate heatmaps are no longer an input of
-          the next stack (an exported graph that outputs the last stack
-          drops their convs).
-        - The BN of the stem conv and of each stack's 1×1 feature conv is
-          folded into the conv.
-
-        Args:
-            test_cfg (dict, optional): Unused (MMPose's signature).
-        """
-        fuse_conv_module_norm(self.stem[0])
-        for features in self.features:
-            fuse_conv_module_norm(features[-1])
-        if self.remap_heatmaps is None or not self._remaps_foldable():
-            return
-        for remap_h, remap_f, heatmap_conv in zip(self.remap_heatmaps,
-                                                  self.remap_features,
-                                                  self.heatmap_convs):
-            weight, bias = compose_1x1(remap_h.conv, heatmap_conv.conv)
-            weight = weight + remap_f.conv.weight
-            if remap_f.conv.bias is not None:
-                bias = bias + remap_f.conv.bias
-            set_conv_params(remap_f.conv, weight, bias)
-        self.remap_heatmaps = None
-
-    def _remaps_foldable(self) -> bool:
-        """Whether the remaps and heatmap convs are plain 1×1 convs
-        without norm or activation."""
-        modules = [
-            *self.remap_heatmaps, *self.remap_features, *self.heatmap_convs
-        ]
-        return all(
-            is_plain_conv(m.conv, 1) and m.conv.stride == (
-                1, 1) and not m.with_norm and not m.with_activation
-            for m in modules)
 
     def train(self, mode: bool = True) -> 'SoftGatedStackedHourglass':
         """Set train mode, keeping norm layers in eval mode if

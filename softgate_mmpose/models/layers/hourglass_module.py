@@ -6,11 +6,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
-from mmpose.registry import MODELS
-from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from ..utils.fold import fuse_conv_module_norm
+from mmpose.registry import MODELS
+from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from .builder import build_block
 
 MERGE_TYPES = ('concat-1x1', 'concat-3x3', 'add')
@@ -172,22 +171,6 @@ class SoftGatedHourglassModule(BaseModule):
         if self.merge_conv.with_activation:
             out = self.merge_conv.activate(out)
         return out
-
-    def switch_to_deploy(self, test_cfg: Optional[dict] = None) -> None:
-        """Fold the merge conv's BN into the conv, for inference (called by
-        :func:`~softgate_mmpose.models.switch_to_deploy`).
-
-        In eval mode the BN is a per-channel affine map ``s ⊙ y + t``, which
-        commutes with nearest upsampling; for the split merge it folds into
-        both halves: ``conv(up, s ⊙ W_up) + s ⊙ b + t +
-        upsample(conv(low, s ⊙ W_low))``. The merge is then conv, add, ReLU,
-        which the runtimes run as one conv with a fused sum and activation.
-
-        Args:
-            test_cfg (dict, optional): Unused (MMPose's signature).
-        """
-        if self.merge_conv is not None:
-            fuse_conv_module_norm(self.merge_conv)
 
 
 def _upsample(x: Tensor) -> Tensor:

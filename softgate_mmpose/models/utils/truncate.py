@@ -101,9 +101,8 @@ def _truncate_backbone(backbone: nn.Module, num_stacks: int) -> None:
     for name in per_stack:
         setattr(backbone, name, _first(getattr(backbone, name), num_stacks))
     for name in between:
-        modules = getattr(backbone, name)
-        if modules is not None:  # None: folded by switch_to_deploy
-            setattr(backbone, name, _first(modules, num_stacks - 1))
+        setattr(backbone, name,
+                _first(getattr(backbone, name), num_stacks - 1))
     backbone.num_stacks = num_stacks
 
 

@@ -95,8 +95,9 @@ def test_estimator_predicts_stack_k(k, randomize_norms_and_gates):
     decoded = cut.head.decode(full_heatmaps[k - 1])
     for p, d, s in zip(preds, decoded, data_samples(2)):
         # TopdownPoseEstimator: input-crop pixels to image pixels
-        kpts = (d.keypoints / s.input_size * s.input_scale + s.input_center -
-                0.5 * s.input_scale)
+        kpts = (
+            d.keypoints / s.input_size * s.input_scale + s.input_center -
+            0.5 * s.input_scale)
         np.testing.assert_allclose(
             p.pred_instances.keypoints, kpts, rtol=0, atol=1e-4)
 

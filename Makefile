@@ -38,7 +38,7 @@ test-report: env
 quickstart: env
 	$(PY) tools/quickstart.py --work-dir work_dirs/quickstart
 
-# The same on real people: 300 of the 400 LSP-extended sample images in ../shared/data/lspet_sample
-# for training, the other 100 held out (a toy, not an accuracy figure).
+# The same on real people: the first 300 of the 400 LSP-extended photographs shipped in
+# data/lspet_sample for training, the last 100 held out, beside the mean-pose baseline.
 quickstart-real: env
 	$(PY) tools/quickstart.py --real --work-dir work_dirs/quickstart-real

@@ -52,7 +52,7 @@ SYNTHETIC_CONFIG = osp.join(
     'td-hm_softgate-hg1-c64_1xb32-600it_synthetic-96x96.py')
 REAL_CONFIG = osp.join(
     ROOT, 'configs', 'lsp',
-    'td-hm_softgate-hg2-c64_1xb16-400it_lspet-sample-128x128.py')
+    'td-hm_softgate-hg2-c64_1xb16-600it_lspet-sample-96x96.py')
 REAL_DATA = osp.join(ROOT, 'data', 'lspet_sample')
 #: Images of the LSP-extended sample used for training; the rest is held out.
 REAL_NUM_TRAIN = 300

@@ -10,7 +10,7 @@ or writing. ``--weights model.onnx`` (from
 OpenVINO. Example::
 
     python tools/analysis_tools/infer_benchmark.py softgate-hg4_mpii \\
-        ../shared/data/lspet_sample/images --num-images 32 \\
+        data/lspet_sample/images --num-images 32 \\
         --batch-sizes 1 8 --device cpu
 """
 import os

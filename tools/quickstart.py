@@ -1,5 +1,6 @@
 # Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""Quickstart: a soft-gated pose model trained and evaluated on CPU, no download.
+"""Quickstart: a soft-gated pose model trained and evaluated on CPU, no
+download.
 
 Synthetic (default): generates (or reuses) a synthetic LSP-style pose dataset
 under the work directory, trains the quickstart config with mmengine's
@@ -327,6 +328,14 @@ def person_pck(pred: np.ndarray, ann: dict) -> Tuple[int, int]:
     return int(result['correct'].sum()), int(result['evaluated'].sum())
 
 
+def has_torso(ann: dict) -> bool:
+    """Whether the metric can score the person: both torso joints
+    labelled, apart."""
+    kpts = np.reshape(ann['keypoints'], (-1, 3))
+    a, b = kpts[list(LspPCKAccuracy.TORSO_JOINTS)]
+    return bool(a[2] > 0 and b[2] > 0 and np.any(a[:2] != b[:2]))
+
+
 def caption(tile: np.ndarray, text: str) -> np.ndarray:
     """``tile`` with ``text`` on a dark band at its top."""
     tile = tile.copy()
@@ -338,9 +347,10 @@ def caption(tile: np.ndarray, text: str) -> np.ndarray:
 
 def draw_predictions(cfg: Config, checkpoint: str, num_vis: int,
                      out_file: str) -> None:
-    """Draw the checkpoint's predictions on held-out people in a grid of
-    tiles (each person's box, enlarged), each captioned with the person's
-    PCK@0.2: correct over scored (labelled) joints."""
+    """Draw the checkpoint's predictions on the first ``num_vis`` held-out
+    people the metric scores, in a grid of tiles (each person's box,
+    enlarged), each captioned with the person's PCK@0.2: correct over scored
+    (labelled) joints."""
     model = init_model(cfg, checkpoint, device='cpu')
     visualizer = PoseLocalVisualizer.get_instance(
         'softgate_quickstart', radius=3, line_width=2)
@@ -349,7 +359,7 @@ def draw_predictions(cfg: Config, checkpoint: str, num_vis: int,
     data_root = val.data_root
     with open(osp.join(data_root, val.ann_file)) as f:
         ann = json.load(f)
-    anns = {a['image_id']: a for a in ann['annotations']}
+    anns = {a['image_id']: a for a in ann['annotations'] if has_torso(a)}
     tiles = []
     for info in [i for i in ann['images'] if i['id'] in anns][:num_vis]:
         img_path = osp.join(data_root, val.data_prefix['img'],

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from mmpose.datasets.transforms import GetBBoxCenterScale, TopdownAffine
-from softgate_mmpose.datasets.baselines import (BoxFrames, MeanPose, coco_people,
-                                                mean_pose_pck)
+from softgate_mmpose.datasets.baselines import (BoxFrames, MeanPose,
+                                                coco_people, mean_pose_pck)
 
 
 @pytest.mark.parametrize('input_size', [(64, 64), (48, 64)])

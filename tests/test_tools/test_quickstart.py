@@ -119,8 +119,11 @@ def test_person_pck_counts_as_the_metric(load_tool):
     assert quickstart.person_pck(pred, ann) == (13, 13)
     pred[0, 5] += 0.25 * torso  # left ankle beyond the threshold
     assert quickstart.person_pck(pred, ann) == (12, 13)
+    assert quickstart.has_torso(ann)
     gt[9, 2] = 0  # left shoulder unlabelled: no torso, nothing scored
-    assert quickstart.person_pck(pred, dict(keypoints=gt.reshape(-1).tolist())) == (0, 0)
+    unscored = dict(keypoints=gt.reshape(-1).tolist())
+    assert quickstart.person_pck(pred, unscored) == (0, 0)
+    assert not quickstart.has_torso(unscored)
 
 
 @pytest.mark.slow

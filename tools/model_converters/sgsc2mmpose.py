@@ -45,10 +45,12 @@ CONFIG_ROOT = osp.join(
 
 #: The config of each released network.
 ARCHS: Dict[str, str] = {
-    'sgsc': osp.join(CONFIG_ROOT, 'mpii',
-                     'td-hm_softgate-ref-sgsc-hg4-c144_mpii-256x256.py'),
-    'shg': osp.join(CONFIG_ROOT, 'mpii',
-                    'td-hm_softgate-ref-shg-hg8-c256_mpii-256x256.py'),
+    'sgsc':
+    osp.join(CONFIG_ROOT, 'mpii',
+             'td-hm_softgate-ref-sgsc-hg4-c144_mpii-256x256.py'),
+    'shg':
+    osp.join(CONFIG_ROOT, 'mpii',
+             'td-hm_softgate-ref-shg-hg8-c256_mpii-256x256.py'),
 }
 
 # How many names an error message lists per kind of problem.
@@ -121,8 +123,8 @@ class _TableBuilder:
     def bn(self, src: str, dst: Optional[str], channels: int):
         for name in ('weight', 'bias', 'running_mean', 'running_var'):
             self.add(f'{src}.{name}', dst and f'{dst}.{name}', (channels, ))
-        self.add(f'{src}.num_batches_tracked',
-                 dst and f'{dst}.num_batches_tracked', ())
+        tracked = dst and f'{dst}.num_batches_tracked'
+        self.add(f'{src}.num_batches_tracked', tracked, ())
 
     def conv(self,
              src: str,
@@ -172,15 +174,14 @@ class _TableBuilder:
         weights are checked and dropped.
         """
         mid = out_channels // 2
-        layers = ((in_channels, mid, 1), (mid, mid, 3), (mid, out_channels,
-                                                          1))
+        layers = ((in_channels, mid, 1), (mid, mid, 3), (mid, out_channels, 1))
         for i, (c_in, c_out, kernel) in enumerate(layers, 1):
             self.bn(f'{src}.bn{i}', f'{dst}.conv{i}.bn', c_in)
             self.conv(f'{src}.conv{i}', f'{dst}.conv{i}', c_in, c_out, kernel)
-        self.conv(f'{src}.skip_layer',
-                  f'{dst}.skip.projection'
-                  if in_channels != out_channels else None, in_channels,
-                  out_channels, 1)
+        self.conv(
+            f'{src}.skip_layer',
+            f'{dst}.skip.projection' if in_channels != out_channels else None,
+            in_channels, out_channels, 1)
 
     def hourglass(self, src: str, dst: str, depth: int, channels: int):
         """Their ``SoftGatedHourglass`` / ``Hourglass`` →
@@ -214,11 +215,11 @@ class _TableBuilder:
         self.block('pre.3', 'backbone.stem.3', c1, c2)
         self.block('pre.4', 'backbone.stem.4', c2, channels)
         for i in range(num_stacks):
-            self.hourglass(f'hgs.{i}.0', f'backbone.hourglasses.{i}', spec.depth,
-                           channels)
+            self.hourglass(f'hgs.{i}.0', f'backbone.hourglasses.{i}',
+                           spec.depth, channels)
         for i in range(num_stacks):
-            self.block(f'features.{i}.0', f'backbone.features.{i}.0',
-                       channels, channels)
+            self.block(f'features.{i}.0', f'backbone.features.{i}.0', channels,
+                       channels)
             self.conv(
                 f'features.{i}.1',
                 f'backbone.features.{i}.1',
@@ -239,8 +240,7 @@ class _TableBuilder:
 
 def _check_arch(arch: str) -> None:
     if arch not in ARCHS:
-        raise ValueError(
-            f'arch must be one of {sorted(ARCHS)}, got {arch!r}')
+        raise ValueError(f'arch must be one of {sorted(ARCHS)}, got {arch!r}')
 
 
 def reference_config(arch: str) -> Config:
@@ -280,14 +280,14 @@ def reference_parameters(arch: str) -> 'OrderedDict[str, ReferenceParam]':
 
 def _problems(arch: str, state_dict: Mapping[str, Any]) -> StateDictMismatch:
     table = reference_parameters(arch)
-    return compare_state_dict({k: p.shape
-                               for k, p in table.items()}, state_dict)
+    shapes = {k: p.shape for k, p in table.items()}
+    return compare_state_dict(shapes, state_dict)
 
 
-def convert_state_dict(state_dict: Mapping[str, Tensor],
-                       arch: str,
-                       source: Optional[str] = None
-                       ) -> 'OrderedDict[str, Tensor]':
+def convert_state_dict(
+        state_dict: Mapping[str, Tensor],
+        arch: str,
+        source: Optional[str] = None) -> 'OrderedDict[str, Tensor]':
     """Rename a reference state dict to the plugin's parameter names.
 
     Args:
@@ -336,8 +336,9 @@ def load_reference_state_dict(path: str) -> Dict[str, Tensor]:
         ckpt = ckpt['model_state_dict']
     if not isinstance(ckpt, Mapping) or not all(
             isinstance(v, Tensor) for v in ckpt.values()):
-        found = (sorted(map(str, ckpt)) if isinstance(ckpt, Mapping) else
-                 type(ckpt).__name__)
+        found = (
+            sorted(map(str, ckpt))
+            if isinstance(ckpt, Mapping) else type(ckpt).__name__)
         raise ValueError(f'{path}: expected a dict with "model_state_dict" '
                          f'or a state dict of tensors, found {found}')
     return dict(ckpt)
@@ -399,8 +400,7 @@ def convert_checkpoint(src: str, dst: str, arch: str) -> dict:
         meta=dict(
             dataset_meta=mpii_dataset_meta(),
             converted_from=dict(
-                repository=REFERENCE_URL, file=osp.basename(src),
-                arch=arch)))
+                repository=REFERENCE_URL, file=osp.basename(src), arch=arch)))
     check_against_config(checkpoint, arch)
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     with atomic_open(dst, 'wb') as f:

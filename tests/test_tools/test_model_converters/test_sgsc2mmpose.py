@@ -78,8 +78,8 @@ class RefStateDict:
         # bn1 conv1(1x1, cout/2) bn2 conv2(3x3) bn3 conv3(1x1, cout);
         # skip_layer exists whatever the channels
         mid = cout // 2
-        for i, (a, b, k) in enumerate(((cin, mid, 1), (mid, mid, 3),
-                                       (mid, cout, 1)), 1):
+        layers = ((cin, mid, 1), (mid, mid, 3), (mid, cout, 1))
+        for i, (a, b, k) in enumerate(layers, 1):
             self.batchnorm(f'{p}.bn{i}', a)
             self.conv(f'{p}.conv{i}', a, b, k)
         self.conv(f'{p}.skip_layer', cin, cout, 1)
@@ -170,12 +170,14 @@ class RefForward:
     def hourglass(self, p: str, n: int, x: Tensor) -> Tensor:
         up1 = self.block(f'{p}.up1', x)
         low = self.block(f'{p}.low1', F.max_pool2d(x, 2, 2))
-        low = (self.hourglass(f'{p}.low2', n - 1, low)
-               if n > 1 else self.block(f'{p}.low2', low))
+        if n > 1:
+            low = self.hourglass(f'{p}.low2', n - 1, low)
+        else:
+            low = self.block(f'{p}.low2', low)
         if self.arch == 'sgsc':
             up2 = F.interpolate(low, scale_factor=2, mode='nearest')
-            merged = self.conv(f'{p}.conv', torch.cat([up1, up2], 1),
-                               relu=True)
+            merged = self.conv(
+                f'{p}.conv', torch.cat([up1, up2], 1), relu=True)
             return self.block(f'{p}.low3', merged)
         low = self.block(f'{p}.low3', low)
         return up1 + F.interpolate(low, scale_factor=2, mode='nearest')
@@ -226,8 +228,11 @@ def save_ref_checkpoint(sd: Dict[str, Tensor], path: Path) -> Path:
             'model_state_dict': sd,
             'optimizer_state_dict': {
                 'state': {},
-                'param_groups': [{'lr': 1e-5, 'betas': (0.9, 0.999),
-                                  'params': [0, 1]}]
+                'param_groups': [{
+                    'lr': 1e-5,
+                    'betas': (0.9, 0.999),
+                    'params': [0, 1]
+                }]
             },
             'loss': torch.tensor(0.0012),
         }, path)
@@ -311,19 +316,17 @@ def test_converted_model_gives_reference_heatmaps(arch, tmp_path, sgsc,
 
 
 def test_topdown_inference_gives_their_heatmaps(ref_state_dicts, tmp_path,
-                                               sgsc):
+                                                sgsc):
     """MMPose's own inference path (pipeline, data preprocessor, head) feeds
     their tensor, the RGB crop / 255, and returns their last heatmaps."""
     from mmengine.config import Config
     from mmengine.dataset import Compose
-
     from mmpose.apis import inference_topdown, init_model
 
     sd = ref_state_dict(ref_state_dicts, 'sgsc')
     ckpt = tmp_path / 'sgsc.pth'
     sgsc.convert_checkpoint(
-        str(save_ref_checkpoint(sd, tmp_path / 'sgsc.tar')), str(ckpt),
-        'sgsc')
+        str(save_ref_checkpoint(sd, tmp_path / 'sgsc.tar')), str(ckpt), 'sgsc')
     cfg = Config.fromfile(CONFIGS['sgsc'])
     # a 64x64 crop keeps the test fast
     cfg.model.head.decoder = dict(
@@ -345,9 +348,11 @@ def test_topdown_inference_gives_their_heatmaps(ref_state_dicts, tmp_path,
     result = inference_topdown(model, bgr, bboxes=bbox)[0]
 
     assert len(seen) == 1  # no flip test: the crop goes through once
-    crop = Compose(cfg.test_dataloader.dataset.pipeline)(
-        dict(img=bgr, bbox=bbox, bbox_score=np.ones(1, np.float32),
-             **model.dataset_meta))['inputs']  # (3, 64, 64) uint8 BGR
+    crop = Compose(cfg.test_dataloader.dataset.pipeline)(dict(
+        img=bgr,
+        bbox=bbox,
+        bbox_score=np.ones(1, np.float32),
+        **model.dataset_meta))['inputs']  # (3, 64, 64) uint8 BGR
     torch.testing.assert_close(seen[0][0], crop.flip(0).float() / 255)
     with torch.no_grad():
         expected = RefForward('sgsc', sd)(seen[0])[0, -1]
@@ -359,8 +364,8 @@ def test_topdown_inference_gives_their_heatmaps(ref_state_dicts, tmp_path,
 def test_dataparallel_prefix_is_accepted(ref_state_dicts, sgsc):
     sd = ref_state_dict(ref_state_dicts, 'sgsc')
     plain = sgsc.convert_state_dict(sd, 'sgsc')
-    prefixed = sgsc.convert_state_dict({f'module.{k}': v
-                                   for k, v in sd.items()}, 'sgsc')
+    wrapped = {f'module.{k}': v for k, v in sd.items()}
+    prefixed = sgsc.convert_state_dict(wrapped, 'sgsc')
     assert list(prefixed) == list(plain)
     assert all(torch.equal(prefixed[k], plain[k]) for k in plain)
 
@@ -395,14 +400,16 @@ def test_wrong_arch(ref_state_dicts, tmp_path, capsys, sgsc):
 
 
 @pytest.mark.parametrize('problem', ['missing', 'unexpected', 'shape'])
-def test_bad_state_dict_is_listed(problem, ref_state_dicts, tmp_path,
-                                  capsys, sgsc):
+def test_bad_state_dict_is_listed(problem, ref_state_dicts, tmp_path, capsys,
+                                  sgsc):
     sd = dict(ref_state_dict(ref_state_dicts, 'sgsc'))
     if problem == 'missing':
         del sd['hgs.2.0.low2.conv.conv.bias']
         del sd['outs.3.conv.weight']
-        needles = ['2 missing keys', 'hgs.2.0.low2.conv.conv.bias',
-                   'outs.3.conv.weight']
+        needles = [
+            '2 missing keys', 'hgs.2.0.low2.conv.conv.bias',
+            'outs.3.conv.weight'
+        ]
     elif problem == 'unexpected':
         sd['heatmapLoss.weight'] = torch.zeros(1)
         needles = ['1 unexpected keys', 'heatmapLoss.weight']
@@ -418,8 +425,9 @@ def test_bad_state_dict_is_listed(problem, ref_state_dicts, tmp_path,
                  out_dir, str(src), *needles)
     with pytest.raises(sgsc.CheckpointMismatchError) as info:
         sgsc.convert_state_dict(sd, 'sgsc')
-    n_problems = (len(info.value.missing) + len(info.value.unexpected) +
-                  len(info.value.mismatched))
+    n_problems = (
+        len(info.value.missing) + len(info.value.unexpected) +
+        len(info.value.mismatched))
     assert n_problems == (2 if problem == 'missing' else 1)
 
 
@@ -433,5 +441,6 @@ def test_unreadable_or_foreign_file(tmp_path, capsys, sgsc):
     torch.save({'net': 1}, other)
     assert_fails(sgsc, [other, out_dir / 'x.pth', '--arch', 'sgsc'], capsys,
                  out_dir, str(other), 'model_state_dict', "['net']")
-    assert_fails(sgsc, [tmp_path / 'absent.tar', out_dir / 'x.pth', '--arch',
-                        'sgsc'], capsys, out_dir, 'absent.tar', 'not found')
+    assert_fails(
+        sgsc, [tmp_path / 'absent.tar', out_dir / 'x.pth', '--arch', 'sgsc'],
+        capsys, out_dir, 'absent.tar', 'not found')

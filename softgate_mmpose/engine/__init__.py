@@ -1,2 +1,5 @@
-"""Runner extensions of softgate-mmpose, registered into MMPose's registries."""
+"""Runner extensions of softgate-mmpose.
+
+Registered into MMPose's registries.
+"""
 from .hooks import *  # noqa: F401,F403

@@ -1,4 +1,7 @@
-"""Metrics of softgate-mmpose, registered into MMPose's ``METRICS`` registry."""
+"""Metrics of softgate-mmpose.
+
+Registered into MMPose's ``METRICS`` registry.
+"""
 from .lsp_pck import LspPCKAccuracy
 
 __all__ = ['LspPCKAccuracy']

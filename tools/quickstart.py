@@ -402,6 +402,32 @@ def draw_predictions(cfg: Config, checkpoint: str, num_vis: int,
     atomic_write_bytes(out_file, buf.tobytes())
 
 
+def stack_metrics(cfg: Config, checkpoint: str) -> Dict[int, dict]:
+    """Held-out PCK of the checkpoint cut to each smaller number of stacks
+    (``TruncateStacksHook``, as ``tools/test.py --num-stacks K``): each
+    stack is trained to predict the heatmaps."""
+    total = cfg.model.backbone.get('num_stacks', 1)
+    results = {}
+    for num_stacks in range(1, total):
+        test_cfg = cfg.copy()
+        test_cfg.update(
+            load_from=checkpoint,
+            test_dataloader=cfg.val_dataloader,
+            test_evaluator=cfg.val_evaluator,
+            test_cfg=dict(),
+            work_dir=osp.join(cfg.work_dir, f'test_{num_stacks}_stacks'),
+            custom_hooks=[
+                *cfg.get('custom_hooks', []),
+                dict(type='TruncateStacksHook', num_stacks=num_stacks)
+            ])
+        metrics = Runner.from_cfg(test_cfg).test()
+        results[num_stacks] = {
+            k.split('/')[-1]: v
+            for k, v in metrics.items()
+        }
+    return results
+
+
 def pck_table(metrics: Dict[str, float],
               baseline: Optional[Dict[str, float]] = None) -> str:
     """The per-part table: the model's PCK, and the baseline's beside it."""
@@ -464,6 +490,7 @@ def main(argv=None) -> int:
         checkpoint = f.read().strip()
     vis_file = osp.splitext(checkpoint)[0] + '_predictions.jpg'
     draw_predictions(cfg, checkpoint, args.num_vis, vis_file)
+    fewer_stacks = stack_metrics(cfg, checkpoint)
     total = time.time() - start
 
     num_val = len(runner.val_dataloader.dataset)
@@ -475,6 +502,10 @@ def main(argv=None) -> int:
               'person\'s box (the box the model is given); model / mean '
               f'pose: {metrics["Mean"] / baseline["Mean"]:.1f}x '
               f'(Mean {metrics["Mean"]:.2f} / {baseline["Mean"]:.2f})')
+    for num_stacks, cut in fewer_stacks.items():
+        print(f'[quickstart] the same checkpoint up to stack {num_stacks} '
+              f'of {len(fewer_stacks) + 1} (--num-stacks {num_stacks}): '
+              f'held-out Mean PCK@0.2 {cut["Mean"]:.2f}')
     if args.target is not None:
         met = metrics['Mean'] >= args.target
         print(f'[quickstart] target Mean PCK@0.2 >= {args.target:.0f}: '

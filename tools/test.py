@@ -72,6 +72,11 @@ def parse_args() -> argparse.Namespace:
         '--badcase',
         action='store_true',
         help='whether analyze badcase in test')
+    parser.add_argument(
+        '--num-stacks',
+        type=int,
+        help='test a stacked model up to stack K, after loading the full '
+        'checkpoint (TruncateStacksHook); default: every stack')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -129,6 +134,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             cfg.test_evaluator = [*cfg.test_evaluator, dump_metric]
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
+
+    if args.num_stacks is not None:
+        cfg.custom_hooks = [
+            *cfg.get('custom_hooks', []),
+            dict(type='TruncateStacksHook', num_stacks=args.num_stacks)
+        ]
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Pose inference on images, folders, videos and webcams.
 
 MMPose's ``demo/inferencer_demo.py`` for the plugin's models: the same flags

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Quickstart: a soft-gated pose model trained and evaluated on CPU, no
 download.
 
@@ -35,9 +35,9 @@ import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
-
 from mmpose.apis import inference_topdown, init_model
 from mmpose.visualization import PoseLocalVisualizer
+
 from softgate_mmpose.datasets.baselines import mean_pose_pck
 from softgate_mmpose.datasets.converters import (convert_dataset,
                                                  select_images, write_coco)
@@ -98,10 +98,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='synthetic: dataset directory (default: WORK_DIR/data), reused '
         'when it holds data of the same parameters; --real: the LSP-extended '
         f'sample (joints.mat, images/; default: {REAL_DATA})')
-    parser.add_argument('--seed', type=int, default=0, help='data and '
-                        'training seed')
     parser.add_argument(
-        '--num-train', type=int, default=3000,
+        '--seed', type=int, default=0, help='data and '
+        'training seed')
+    parser.add_argument(
+        '--num-train',
+        type=int,
+        default=3000,
         help='synthetic training images')
     parser.add_argument(
         '--num-val', type=int, default=300, help='synthetic held-out images')
@@ -166,7 +169,8 @@ def set_max_iters(cfg: Config, max_iters: int) -> None:
     cfg.param_scheduler = schedulers
 
 
-def build_cfg(args: argparse.Namespace, data_root: str,
+def build_cfg(args: argparse.Namespace,
+              data_root: str,
               ann_files: Optional[Dict[str, str]] = None) -> Config:
     """The config with the run's data, seed, work directory and overrides.
 
@@ -199,9 +203,11 @@ def prepare_synthetic(args: argparse.Namespace) -> Tuple[str, None]:
         image_size=args.image_size,
         seed=args.seed)
     how = 'reused' if all(data['reused'].values()) else 'generated'
-    print(f'[quickstart] synthetic data {how} in {time.time() - t0:.1f}s: '
-          f'{args.num_train} train / {args.num_val} held-out images in '
-          f'{data_root}', flush=True)
+    print(
+        f'[quickstart] synthetic data {how} in {time.time() - t0:.1f}s: '
+        f'{args.num_train} train / {args.num_val} held-out images in '
+        f'{data_root}',
+        flush=True)
     return data_root, None
 
 
@@ -233,8 +239,7 @@ def real_split(num: int, evaluate: str) -> Dict[str, range]:
                          f'{REAL_NUM_TRAIN} and needs more to evaluate on')
     if evaluate == 'val':
         return dict(
-            train=range(REAL_NUM_FIT), val=range(REAL_NUM_FIT,
-                                                 REAL_NUM_TRAIN))
+            train=range(REAL_NUM_FIT), val=range(REAL_NUM_FIT, REAL_NUM_TRAIN))
     return dict(train=range(REAL_NUM_TRAIN), val=range(REAL_NUM_TRAIN, num))
 
 
@@ -277,9 +282,10 @@ def prepare_real(args: argparse.Namespace) -> RealData:
     else:
         description = 'the LSP-extended sample, held out'
         what = 'held-out'
-    print(f'[quickstart] LSP-extended sample {sample}: {num_train} train / '
-          f'{num_val} {what} images, annotations in {out_dir}',
-          flush=True)
+    print(
+        f'[quickstart] LSP-extended sample {sample}: {num_train} train / '
+        f'{num_val} {what} images, annotations in {out_dir}',
+        flush=True)
     return RealData(sample, ann_files, splits, description)
 
 
@@ -307,7 +313,9 @@ def person_tile(img: np.ndarray, bbox_xywh: np.ndarray,
     matrix = np.array([[scale, 0., size / 2 - scale * src_centre[0]],
                        [0., scale, size / 2 - scale * src_centre[1]]])
     tile = cv2.warpAffine(
-        img, matrix, (size, size), flags=cv2.INTER_CUBIC,
+        img,
+        matrix, (size, size),
+        flags=cv2.INTER_CUBIC,
         borderMode=cv2.BORDER_CONSTANT)
     return tile, matrix
 
@@ -373,8 +381,7 @@ def draw_predictions(cfg: Config, checkpoint: str, num_vis: int,
         kpts = sample.pred_instances.keypoints  # (1, K, 2), image pixels
         correct, scored = person_pck(kpts, anns[info['id']])
         tile, matrix = person_tile(img, bbox, TILE)
-        sample.pred_instances.keypoints = kpts @ matrix[:, :2].T + matrix[:,
-                                                                         2]
+        sample.pred_instances.keypoints = kpts @ matrix[:, :2].T + matrix[:, 2]
         drawn = visualizer.add_datasample(
             info['file_name'],
             tile[..., ::-1],
@@ -421,10 +428,7 @@ def stack_metrics(cfg: Config, checkpoint: str) -> Dict[int, dict]:
                 dict(type='TruncateStacksHook', num_stacks=num_stacks)
             ])
         metrics = Runner.from_cfg(test_cfg).test()
-        results[num_stacks] = {
-            k.split('/')[-1]: v
-            for k, v in metrics.items()
-        }
+        results[num_stacks] = {k.split('/')[-1]: v for k, v in metrics.items()}
     return results
 
 
@@ -451,14 +455,17 @@ def main(argv=None) -> int:
     ref = reference_conv_gmacs(threads=args.threads)
     ref_line = (f'{ref["description"]}, {ref["threads"]} threads: '
                 f'{ref["gmac_per_s"]:.1f} GMAC/s')
-    print(f'[quickstart] {cpus} CPUs, load average {load_start:.2f}, '
-          f'{args.threads} torch threads; machine reference: {ref_line}',
-          flush=True)
+    print(
+        f'[quickstart] {cpus} CPUs, load average {load_start:.2f}, '
+        f'{args.threads} torch threads; machine reference: {ref_line}',
+        flush=True)
     if args.threads > 1 and load_start >= cpus:
         # Intra-op threads wait for each other at every op; when other
         # processes hold the CPUs, each wait costs a scheduler time slice.
-        print('[quickstart] the CPUs are busy: if iterations are slow, '
-              '--threads 1 avoids multi-threading stalls', flush=True)
+        print(
+            '[quickstart] the CPUs are busy: if iterations are slow, '
+            '--threads 1 avoids multi-threading stalls',
+            flush=True)
 
     baseline = None
     try:
@@ -466,8 +473,7 @@ def main(argv=None) -> int:
             real = prepare_real(args)
             data_root, ann_files = real.root, real.ann_files
             what = real.description
-            baseline = mean_pose_pck(real.splits['train'],
-                                     real.splits['val'])
+            baseline = mean_pose_pck(real.splits['train'], real.splits['val'])
         else:
             data_root, ann_files = prepare_synthetic(args)
             what = 'the synthetic dataset'
@@ -482,8 +488,10 @@ def main(argv=None) -> int:
 
     metrics = collect_val_metrics(runner)
     if 'Mean' not in metrics or not math.isfinite(metrics['Mean']):
-        print('[quickstart] ERROR: the held-out evaluation produced no '
-              f'PCK (got {metrics})', file=sys.stderr)
+        print(
+            '[quickstart] ERROR: the held-out evaluation produced no '
+            f'PCK (got {metrics})',
+            file=sys.stderr)
         return 1
     # CheckpointHook records the path of the checkpoint it saved last.
     with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Train a pose model with mmengine's Runner, as MMPose's ``tools/train.py``.
 
 The flags and their merging into the config are MMPose 1.3.2's. In addition,

@@ -13,13 +13,15 @@ model = dict(
     backbone=dict(num_keypoints=num_keypoints),
     head=dict(in_channels=num_keypoints, out_channels=num_keypoints))
 
-# base dataset settings: annotation file_name entries are relative to data_root, e.g.
-# 'lsp_dataset/images/im0001.jpg' and 'lspet_dataset/images/im00001.jpg'
+# base dataset settings: annotation file_name entries are relative to
+# data_root, e.g. 'lsp_dataset/images/im0001.jpg' and
+# 'lspet_dataset/images/im00001.jpg'
 dataset_type = 'LspDataset'
 data_mode = 'topdown'
 data_root = 'data/lsp/'
 
-# the MPII default's evaluation pipeline (the training pipeline is inherited unchanged)
+# the MPII default's evaluation pipeline (the training pipeline is inherited
+# unchanged)
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
@@ -49,7 +51,7 @@ val_dataloader = dict(
         pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
-# evaluators: PCK@0.2 normalised by each person's torso, over the labelled joints ('all': every
-# joint, as the standard LSP evaluation script)
+# evaluators: PCK@0.2 normalised by each person's torso, over the labelled
+# joints ('all': every joint, as the standard LSP evaluation script)
 val_evaluator = dict(type='LspPCKAccuracy', thr=0.2, mode='labelled')
 test_evaluator = val_evaluator

@@ -3,4 +3,5 @@
 _base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 num_stacks = 2
-model = dict(backbone=dict(num_stacks=num_stacks), head=dict(num_stages=num_stacks))
+model = dict(
+    backbone=dict(num_stacks=num_stacks), head=dict(num_stages=num_stacks))

@@ -12,28 +12,48 @@ train_cfg = dict(max_epochs=200, val_interval=10)
 # optimizer: Adam, as the public reimplementation
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2.5e-4))
 
-# learning policy: MMPose's 500-iteration linear warm-up, then the reimplementation's schedule
-# 2.5e-4 -> 1.7e-4 -> 9e-5 -> 1e-5 at epochs 75/100/150 (equal linear steps, hence one MultiStepLR
-# per drop)
+# learning policy: MMPose's 500-iteration linear warm-up, then the
+# reimplementation's schedule 2.5e-4 -> 1.7e-4 -> 9e-5 -> 1e-5 at epochs
+# 75/100/150 (equal linear steps, hence one MultiStepLR per drop)
 param_scheduler = [
-    dict(type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),
-    dict(type='MultiStepLR', by_epoch=True, begin=0, end=200, milestones=[75], gamma=1.7 / 2.5),
-    dict(type='MultiStepLR', by_epoch=True, begin=0, end=200, milestones=[100], gamma=0.9 / 1.7),
-    dict(type='MultiStepLR', by_epoch=True, begin=0, end=200, milestones=[150], gamma=0.1 / 0.9),
+    dict(
+        type='LinearLR', begin=0, end=500, start_factor=0.001, by_epoch=False),
+    dict(
+        type='MultiStepLR',
+        by_epoch=True,
+        begin=0,
+        end=200,
+        milestones=[75],
+        gamma=1.7 / 2.5),
+    dict(
+        type='MultiStepLR',
+        by_epoch=True,
+        begin=0,
+        end=200,
+        milestones=[100],
+        gamma=0.9 / 1.7),
+    dict(
+        type='MultiStepLR',
+        by_epoch=True,
+        begin=0,
+        end=200,
+        milestones=[150],
+        gamma=0.1 / 0.9),
 ]
 
-# automatically scaling LR based on the actual training batch size (--auto-scale-lr): the recipe's
-# total batch
+# automatically scaling LR based on the actual training batch size
+# (--auto-scale-lr): the recipe's total batch
 auto_scale_lr = dict(base_batch_size=24)
 
 # hooks
 default_hooks = dict(checkpoint=dict(save_best='PCK', rule='greater'))
 
 # codec settings
-codec = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
+codec = dict(
+    type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
 
-# model settings: the backbone returns every stack's heatmaps (they feed the next stack);
-# CPMHead supervises each of them and decodes the last.
+# model settings: the backbone returns every stack's heatmaps (they feed the
+# next stack); CPMHead supervises each of them and decodes the last.
 num_stacks = 4
 model = dict(
     type='TopdownPoseEstimator',
@@ -65,18 +85,22 @@ model = dict(
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
 # base dataset settings
-# MMPose's MpiiDataset that checks data root, annotation, head-box and image files up front
+# MMPose's MpiiDataset that checks data root, annotation, head-box and image
+# files up front
 dataset_type = 'CheckedMpiiDataset'
 data_mode = 'topdown'
 data_root = 'data/mpii/'
 
-# pipelines: flip (p = 0.5), then every sample rotated by U(-30, 30) degrees and scaled by
-# U(0.75, 1.25), as the public reimplementation
+# pipelines: flip (p = 0.5), then every sample rotated by U(-30, 30) degrees
+# and scaled by U(0.75, 1.25), as the public reimplementation
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='UniformRandomBBoxTransform', scale_factor=(0.75, 1.25), rotate_factor=30),
+    dict(
+        type='UniformRandomBBoxTransform',
+        scale_factor=(0.75, 1.25),
+        rotate_factor=30),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')

@@ -6,12 +6,15 @@ _base_ = ['./td-hm_softgate-hg4-c144_1xb24-200e_mpii-256x256.py']
 
 model = dict(
     # Their input is the RGB image / 255, without mean subtraction.
-    data_preprocessor=dict(mean=[0., 0., 0.], std=[255., 255., 255.], bgr_to_rgb=True),
+    data_preprocessor=dict(
+        mean=[0., 0., 0.], std=[255., 255., 255.], bgr_to_rgb=True),
     backbone=dict(
-        conv_bias=True,  # all their convs have a bias, also those followed by BN
+        # all their convs have a bias, also those followed by BN
+        conv_bias=True,
         merge='concat-3x3',  # concat -> 3x3 conv -> ReLU (no norm) ...
         merge_norm=False,
         post_merge_block=True),  # ... -> block (their `low3`)
-    # They predict from the image alone: their README drops the flip averaging for real-time
-    # use, and their published PCKh is without it. Turn it on for (usually) higher accuracy.
+    # They predict from the image alone: their README drops the flip averaging
+    # for real-time use, and their published PCKh is without it. Turn it on for
+    # (usually) higher accuracy.
     test_cfg=dict(flip_test=False))

@@ -36,7 +36,8 @@ default_hooks = dict(
         max_keep_ckpts=1))
 log_processor = dict(by_epoch=False, window_size=10)
 
-# codec settings: 24x24 heatmaps, DARK (unbiased) encoding and decoding for sub-pixel accuracy
+# codec settings: 24x24 heatmaps, DARK (unbiased) encoding and decoding for
+# sub-pixel accuracy
 codec = dict(
     type='MSRAHeatmap',
     input_size=(96, 96),
@@ -77,9 +78,11 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
-# base dataset settings; tools/quickstart.py sets data_root itself, tools/train.py takes
-# --cfg-options train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR
-#               test_dataloader.dataset.data_root=DIR
+# base dataset settings; tools/quickstart.py sets data_root itself,
+# tools/train.py takes
+#   --cfg-options train_dataloader.dataset.data_root=DIR
+#                 val_dataloader.dataset.data_root=DIR
+#                 test_dataloader.dataset.data_root=DIR
 dataset_type = 'LspDataset'
 data_mode = 'topdown'
 data_root = 'data/synthetic/'
@@ -105,11 +108,13 @@ val_pipeline = [
     dict(type='PackPoseInputs')
 ]
 
-# oneDNN runs these narrow convs (forward and backward) faster in channels-last; the hook stores
-# the model's weights in that layout before the run (the computation is the same in either layout)
+# oneDNN runs these narrow convs (forward and backward) faster in
+# channels-last; the hook stores the model's weights in that layout before the
+# run (the computation is the same in either layout)
 custom_hooks = [dict(type='MemoryFormatHook', memory_format='channels_last')]
 
-# data loaders: one worker decodes and augments in parallel with the training step
+# data loaders: one worker decodes and augments in parallel with the training
+# step
 train_dataloader = dict(
     batch_size=32,
     num_workers=1,

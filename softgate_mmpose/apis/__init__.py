@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Inference with the plugin's models through MMPose's APIs.
 
 Not imported by ``softgate_mmpose`` itself (as ``mmpose.apis`` is not by

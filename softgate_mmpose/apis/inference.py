@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """``init_model`` of MMPose with the plugin's aliases, a strict checkpoint
 check, exported models and ``num_stacks``; use it with
 :func:`mmpose.apis.inference_topdown`."""

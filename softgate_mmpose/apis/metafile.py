@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The one reader of MMPose-style metafiles, the plugin's and MMPose's.
 
 A metafile (``configs/metafile.yml`` of the plugin, the ``*.yml`` beside

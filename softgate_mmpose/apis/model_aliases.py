@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The plugin's model aliases and where its configs live.
 
 MMPose resolves aliases such as ``'human'`` through the ``Alias`` fields of

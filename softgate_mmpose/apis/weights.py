@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Weights loading shared by :func:`~softgate_mmpose.apis.init_model` and
 the inferencer.
 

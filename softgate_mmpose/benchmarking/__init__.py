@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The logic of ``tools/analysis_tools/benchmark.py``.
 
 - :mod:`.configs`: configs (``mmpose::...``), names, look-up by name;

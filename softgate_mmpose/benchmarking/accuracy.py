@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Accuracy figures: measured (a test run's metrics file) or reported (the
 model zoo's metafiles of MMPose)."""
 import json

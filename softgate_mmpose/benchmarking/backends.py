@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The backends a network is timed in: eager PyTorch, ONNX Runtime and
 OpenVINO.
 

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Configs of the benchmark: loading (through the deployment package's one
 config resolution), names, look-up by name."""
 from typing import Optional, Sequence

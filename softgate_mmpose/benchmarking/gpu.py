@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """GPU figures of top-down pose models side by side: training throughput
 with automatic mixed precision and inference latency.
 
@@ -160,8 +160,10 @@ def check_options(options: GpuOptions) -> torch.device:
     if options.amp_dtype not in AMP_DTYPES:
         raise BenchmarkError(f'--amp-dtype {options.amp_dtype}: choose '
                              f'from {", ".join(AMP_DTYPES)}')
-    sizes = [*options.train_batch_sizes, *options.infer_batch_sizes,
-             options.input_size, options.rounds]
+    sizes = [
+        *options.train_batch_sizes, *options.infer_batch_sizes,
+        options.input_size, options.rounds
+    ]
     if any(int(v) < 1 for v in sizes) or options.block_ms <= 0:
         raise BenchmarkError('batch sizes, --input-size, --rounds and '
                              '--block-ms must be positive')
@@ -187,8 +189,8 @@ def environment(device: torch.device, options: GpuOptions) -> dict:
         env.update(
             gpu=torch.cuda.get_device_name(device),
             gpu_memory_gib=round(props.total_memory / 2**30, 1),
-            capability='.'.join(map(str, torch.cuda.get_device_capability(
-                device))))
+            capability='.'.join(
+                map(str, torch.cuda.get_device_capability(device))))
     else:
         from softgate_mmpose.utils.machine import cpu_name
         env.update(gpu=None, cpu=cpu_name())
@@ -332,12 +334,14 @@ def _train_subjects(configs, cfgs, options, device, rng, log):
         for batch in train_batch_sizes(cfg, options):
             # two batches in turn, so no step reuses the last one's data
             data = [
-                synthetic_batch(cfg, joints, batch, options.input_size,
-                                device, rng) for _ in range(2)
+                synthetic_batch(cfg, joints, batch, options.input_size, device,
+                                rng) for _ in range(2)
             ]
             state = dict(i=0, loss=float('nan'))
 
-            def step(model=pose_model, data=data, wrapper=wrapper,
+            def step(model=pose_model,
+                     data=data,
+                     wrapper=wrapper,
                      state=state):
                 state['i'] += 1
                 log_vars = model.train_step(data[state['i'] % 2], wrapper)
@@ -353,8 +357,7 @@ def _train_subjects(configs, cfgs, options, device, rng, log):
 
 def _run_training(configs, cfgs, options, device, log) -> List[TrainFigure]:
     rng = np.random.default_rng(options.seed)
-    subjects, meta = _train_subjects(configs, cfgs, options, device, rng,
-                                     log)
+    subjects, meta = _train_subjects(configs, cfgs, options, device, rng, log)
     amp = options.amp_dtype if device.type == 'cuda' else 'off'
     peaks = {}
     for subject in subjects:
@@ -417,8 +420,7 @@ def calibrate_batch_norm(network: nn.Module,
     network.eval()
 
 
-def calibrated_network(cfg: Config, options: GpuOptions,
-                       device: torch.device,
+def calibrated_network(cfg: Config, options: GpuOptions, device: torch.device,
                        gen: torch.Generator) -> nn.Module:
     """The exportable network of ``cfg`` (random weights, batch-norm
     statistics from random inputs) after the deploy transform."""
@@ -447,21 +449,24 @@ def _infer_subjects(configs, cfgs, options, device, log):
                 for _ in range(2)
             ]
             with torch.inference_mode():
-                reference = [o.float().cpu().numpy()
-                             for o in flat_outputs(base(inputs[0]))]
+                reference = [
+                    o.float().cpu().numpy()
+                    for o in flat_outputs(base(inputs[0]))
+                ]
             for dtype in options.dtypes:
                 for fmt in options.memory_formats:
                     variant = copy.deepcopy(base).to(
-                        dtype=DTYPES[dtype],
-                        memory_format=MEMORY_FORMATS[fmt])
+                        dtype=DTYPES[dtype], memory_format=MEMORY_FORMATS[fmt])
                     ins = [
-                        x.to(dtype=DTYPES[dtype],
-                             memory_format=MEMORY_FORMATS[fmt])
-                        for x in inputs
+                        x.to(
+                            dtype=DTYPES[dtype],
+                            memory_format=MEMORY_FORMATS[fmt]) for x in inputs
                     ]
                     with torch.inference_mode():
-                        outs = [o.float().cpu().numpy()
-                                for o in flat_outputs(variant(ins[0]))]
+                        outs = [
+                            o.float().cpu().numpy()
+                            for o in flat_outputs(variant(ins[0]))
+                        ]
                     key = (name, batch, dtype, fmt)
                     differences[key] = relative_difference(outs, reference)
                     state = dict(i=0)
@@ -477,8 +482,7 @@ def _infer_subjects(configs, cfgs, options, device, log):
     return subjects, differences
 
 
-def _run_inference(configs, cfgs, options, device,
-                   log) -> List[InferFigure]:
+def _run_inference(configs, cfgs, options, device, log) -> List[InferFigure]:
     subjects, differences = _infer_subjects(configs, cfgs, options, device,
                                             log)
     for subject in subjects:
@@ -550,16 +554,15 @@ def _warm_up(subject: _Subject, options: GpuOptions,
     for _ in range(max(options.warmup, 1)):
         subject.step()
     once = time_block(subject.step, 1, device)
-    subject.iters = max(1, math.ceil(options.block_ms / 1e3 / max(once,
-                                                                  1e-6)))
+    subject.iters = max(1, math.ceil(options.block_ms / 1e3 / max(once, 1e-6)))
     if device.type != 'cuda':
         return None
     return (torch.cuda.max_memory_allocated(device) - base) / 2**20
 
 
 def _time_rounds(subjects: Sequence[_Subject], options: GpuOptions,
-                 device: torch.device, log: Callable[[str], None],
-                 what: str) -> None:
+                 device: torch.device, log: Callable[[str],
+                                                     None], what: str) -> None:
     """Interleaved rounds: every subject once per round."""
     for r in range(options.rounds):
         for subject in subjects:
@@ -595,8 +598,8 @@ def format_markdown(report: GpuReport) -> str:
             '|---|---:|---:|---:|---:|'
         ]
         for f in report.train:
-            mem = (None if f.peak_memory_mib is None else
-                   f.peak_memory_mib / 1024)
+            mem = (None if f.peak_memory_mib is None else f.peak_memory_mib /
+                   1024)
             lines.append(
                 f'| {f.model} | {f.batch}{"*" if f.own_batch else ""} | '
                 f'{_fmt(f.images_per_s)} | {_fmt(f.images_per_s_p25)}–'
@@ -607,8 +610,7 @@ def format_markdown(report: GpuReport) -> str:
         for f in report.infer:
             if (f.dtype, f.memory_format) not in variants:
                 variants.append((f.dtype, f.memory_format))
-        head = ' | '.join(f'{d} {m.replace("_", "-")} ms'
-                          for d, m in variants)
+        head = ' | '.join(f'{d} {m.replace("_", "-")} ms' for d, m in variants)
         lines += [
             'Inference (network only, ms per call; max difference to '
             'fp32 contiguous over its peak, random weights):', '',

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Measurements: parameter and MAC counts, timing, peak memory, other load.
 
 Timing uses :class:`torch.utils.benchmark.Timer`: it sets torch's thread

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The named data of a benchmark: a row per model and backend, each model's
 fastest runtime, latency ratios, the whole result."""
 import dataclasses

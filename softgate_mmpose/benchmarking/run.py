@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Measure configs side by side under one or more backends, interleaved.
 
 Every network is built (and, for the runtimes, exported once and loaded)

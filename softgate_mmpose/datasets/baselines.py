@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The mean-pose baseline: what a top-down model scores without looking.
 
 A top-down model is given each person's box. The mean pose places the
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Dict, Tuple
 
 import numpy as np
-
 from mmpose.structures.bbox import bbox_xywh2cs
 
 from ..evaluation import LspPCKAccuracy
@@ -46,7 +45,8 @@ class BoxFrames:
         sizes = np.stack([
             np.where(wider, w, h * aspect_ratio),
             np.where(wider, w / aspect_ratio, h)
-        ], axis=-1)
+        ],
+                         axis=-1)
         return cls(centers, sizes)
 
     def to_box(self, keypoints: np.ndarray) -> np.ndarray:

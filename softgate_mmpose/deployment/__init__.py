@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Export a top-down pose model to ONNX and run it in ONNX Runtime or
 OpenVINO.
 

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Config files of the deployment tools: ``package::path`` resolution,
 loading with overrides, the network's input shape."""
 import importlib.util

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The exportable network of a top-down pose config and its ONNX export.
 
 The graph maps the model's network input to the heatmaps of its last (or

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """One session factory for the runtimes that run an exported model:
 ONNX Runtime and OpenVINO.
 

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """How far a runtime's outputs are from PyTorch's, relative to the peak."""
 from typing import List, Optional, Sequence, Union
 

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The plugin's one checkpoint-compatibility check.
 
 mmengine loads checkpoints non-strictly where MMPose's inferencers and

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Distributed training with mmengine's Runner on machines without CUDA.
 
 mmengine 0.10.7 cannot start a distributed run there, whatever the backend:

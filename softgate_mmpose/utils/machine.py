@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The machine a figure was measured on: its CPU's name and its reference
 figure, the MAC rate of one 3×3 convolution.
 

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Let mmengine's checkpoints load with ``torch.load(weights_only=True)``.
 
 Since torch 2.6 ``torch.load`` unpickles only allow-listed globals. mmengine

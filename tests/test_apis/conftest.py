@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Fixtures of the inference tests (the shared ones are in
 tests/conftest.py)."""
 import os.path as osp

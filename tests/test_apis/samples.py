@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Person boxes of the MPII sample image with two people (052475643.jpg,
 854 x 480), one per person, as x1, y1, x2, y2 in pixels."""
 import numpy as np

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """MMPose's low-level ``init_model`` / ``inference_topdown`` with the plugin's
 configs, and the plugin's ``init_model``."""
 import numpy as np

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """SoftGateInferencer on real MPII images, a folder and a video made from
 them: predictions, renderings, user boxes, batching and a detector."""
 import json

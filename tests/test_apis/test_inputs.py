@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Listing and checking of the inferencer's inputs
 (softgate_mmpose/apis/inferencers/inputs.py) and the caller's boxes
 (boxes.py), without a model."""

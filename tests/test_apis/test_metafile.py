@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The one metafile reader (softgate_mmpose/apis/metafile.py) on the
 plugin's metafile, MMPose's model index and its metafiles, and bad files."""
 import os

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Every piece of MMPose the inferencer overrides, copies or relies on
 (softgate_mmpose/apis/inferencers/mmpose_compat.py) is named, pinned to the
 installed MMPose by its source, and behaves as the plugin assumes."""

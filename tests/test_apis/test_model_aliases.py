@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Resolution of the plugin's aliases (``Alias`` fields of
 configs/metafile.yml), config names, MMPose's model names and config
 trees."""

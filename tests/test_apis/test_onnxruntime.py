@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The runtime backends: an export of softgate_mmpose.deployment run by the
 inferencer and init_model in ONNX Runtime or OpenVINO gives PyTorch's
 keypoints on the MPII sample images, a video and batched folders; bad .onnx

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The inferencer's video output (softgate_mmpose/apis/inferencers/video.py):
 a partial file until complete, nothing left after a discard."""
 import os

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The weights loading shared by init_model and the inferencer
 (softgate_mmpose/apis/weights.py): one resolution, one strict load, and
 ``num_stacks`` on a two-stack tiny model."""

@@ -1,9 +1,9 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The mean-pose baseline (softgate_mmpose.datasets.baselines)."""
 import numpy as np
 import pytest
-
 from mmpose.datasets.transforms import GetBBoxCenterScale, TopdownAffine
+
 from softgate_mmpose.datasets.baselines import (BoxFrames, MeanPose,
                                                 coco_people, mean_pose_pck)
 
@@ -50,7 +50,8 @@ def test_mean_pose_averages_labelled_joints_only():
     # Placed into a new box, the pose scales and moves with it.
     new = np.array([[10., 10., 20., 60.]])
     np.testing.assert_allclose(
-        mean.predict(new), BoxFrames.from_bboxes(new).to_image(pose),
+        mean.predict(new),
+        BoxFrames.from_bboxes(new).to_image(pose),
         atol=1e-12)
     with pytest.raises(ValueError, match='at least one person'):
         MeanPose.fit(np.zeros((0, 3, 2)), np.zeros((0, 3)), np.zeros((0, 4)))
@@ -61,8 +62,8 @@ def _coco(keypoints, visible, bboxes) -> dict:
         dict(
             image_id=i,
             keypoints=np.concatenate([k, v[:, None]], 1).reshape(-1).tolist(),
-            bbox=list(b)) for i, (k, v, b) in enumerate(
-                zip(keypoints, visible, bboxes))
+            bbox=list(b))
+        for i, (k, v, b) in enumerate(zip(keypoints, visible, bboxes))
     ]
     return dict(images=[], annotations=anns, categories=[])
 
@@ -109,6 +110,13 @@ def test_mean_pose_on_the_lspet_sample(lsp2coco, sample_data_path):
     pck = mean_pose_pck(
         lsp2coco.select_images(coco, range(300)),
         lsp2coco.select_images(coco, range(300, 400)))
-    expected = dict(Head=4.8, Shoulder=6.2, Elbow=1.6, Wrist=0.8, Hip=12.3,
-                    Knee=4.8, Ankle=2.6, Mean=4.8)
+    expected = dict(
+        Head=4.8,
+        Shoulder=6.2,
+        Elbow=1.6,
+        Wrist=0.8,
+        Hip=12.3,
+        Knee=4.8,
+        Ankle=2.6,
+        Mean=4.8)
     assert {k: round(v, 1) for k, v in pck.items()} == expected

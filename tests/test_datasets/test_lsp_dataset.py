@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """LspDataset and its metainfo, with the real LSP-extended sample through
 MMPose's top-down training pipeline."""
 import json
@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
-
 from mmpose.registry import DATASETS
-from softgate_mmpose.datasets import LSP_METAINFO_FILE, LspDataset
 
+from softgate_mmpose.datasets import LSP_METAINFO_FILE, LspDataset
 from ..constants import SAMPLE_DATA
 
 LSPET_DIR = Path(SAMPLE_DATA) / 'lspet_sample'
@@ -80,11 +79,10 @@ def test_metainfo_from_any_working_directory(tmp_path, monkeypatch, lsp2coco):
     monkeypatch.chdir(tmp_path)
     assert osp.isabs(LSP_METAINFO_FILE) and osp.isfile(LSP_METAINFO_FILE)
     # Inside the package, in a package directory, so that it is installed.
-    package_dir = osp.dirname(osp.dirname(osp.abspath(
-        __import__('softgate_mmpose').__file__)))
+    package_dir = osp.dirname(
+        osp.dirname(osp.abspath(__import__('softgate_mmpose').__file__)))
     assert LSP_METAINFO_FILE.startswith(package_dir)
-    assert osp.isfile(
-        osp.join(osp.dirname(LSP_METAINFO_FILE), '__init__.py'))
+    assert osp.isfile(osp.join(osp.dirname(LSP_METAINFO_FILE), '__init__.py'))
 
     meta = LspDataset(lazy_init=True).metainfo
     assert meta['dataset_name'] == 'lsp'
@@ -94,17 +92,19 @@ def test_metainfo_from_any_working_directory(tmp_path, monkeypatch, lsp2coco):
         'left_ankle', 'right_wrist', 'right_elbow', 'right_shoulder',
         'left_shoulder', 'left_elbow', 'left_wrist', 'neck', 'head_top'
     ]
-    assert list(lsp2coco.JOINT_NAMES) == [meta['keypoint_id2name'][i]
-                                 for i in range(14)]
+    assert list(lsp2coco.JOINT_NAMES) == [
+        meta['keypoint_id2name'][i] for i in range(14)
+    ]
     assert meta['flip_indices'] == LSP_FLIP_INDICES
-    assert {tuple(sorted(p)) for p in meta['flip_pairs']} == {
-        (0, 5), (1, 4), (2, 3), (6, 11), (7, 10), (8, 9)
-    }
+    assert {tuple(sorted(p))
+            for p in meta['flip_pairs']} == {(0, 5), (1, 4), (2, 3), (6, 11),
+                                             (7, 10), (8, 9)}
     assert sorted(meta['upper_body_ids']) == list(range(6, 14))
     assert sorted(meta['lower_body_ids']) == list(range(6))
     assert len(meta['skeleton_links']) == 14
-    assert {i for link in meta['skeleton_links'] for i in link} == set(
-        range(14))
+    assert {i
+            for link in meta['skeleton_links']
+            for i in link} == set(range(14))
     assert meta['keypoint_colors'].shape == (14, 3)
     assert meta['skeleton_link_colors'].shape == (14, 3)
     assert meta['dataset_keypoint_weights'].shape == (14, )
@@ -116,8 +116,8 @@ def test_metainfo_from_any_working_directory(tmp_path, monkeypatch, lsp2coco):
 
 def test_missing_annotation_file(tmp_path):
     init_default_scope('mmpose')
-    with pytest.raises(FileNotFoundError,
-                       match=r'nope/lsp_test\.json.*lsp2coco\.py'):
+    with pytest.raises(
+            FileNotFoundError, match=r'nope/lsp_test\.json.*lsp2coco\.py'):
         DATASETS.build(
             dict(
                 type='LspDataset',
@@ -136,14 +136,14 @@ def test_loads_converted_sample(lspet):
         assert info['img_path'] == str(LSPET_DIR / 'images' /
                                        f'im{idx + 1:05d}.jpg')
         kpts = np.array(ann['keypoints']).reshape(14, 3)
-        np.testing.assert_allclose(info['keypoints'][0], kpts[:, :2],
-                                   atol=1e-3)
+        np.testing.assert_allclose(
+            info['keypoints'][0], kpts[:, :2], atol=1e-3)
         # Occluded (1) and visible (2) are both trained: min(1, v).
         np.testing.assert_array_equal(info['keypoints_visible'][0],
                                       np.minimum(kpts[:, 2], 1))
         x, y, w, h = ann['bbox']
-        np.testing.assert_allclose(info['bbox'][0], [x, y, x + w, y + h],
-                                   atol=1e-3)
+        np.testing.assert_allclose(
+            info['bbox'][0], [x, y, x + w, y + h], atol=1e-3)
         assert info['flip_indices'] == LSP_FLIP_INDICES
     assert not dataset.get_data_info(28)['keypoints_visible'][0, 12]
 
@@ -194,10 +194,10 @@ def test_forced_horizontal_flip_swaps_left_and_right(lspet):
         # ankle's target is at the mirrored left ankle, and so on.
         partner = LSP_FLIP_INDICES
         np.testing.assert_array_equal(w_b, w_a[partner])
-        np.testing.assert_allclose(joints_b[:, 0],
-                                   width - joints_a[partner, 0], atol=1e-3)
-        np.testing.assert_allclose(joints_b[:, 1], joints_a[partner, 1],
-                                   atol=1e-3)
+        np.testing.assert_allclose(
+            joints_b[:, 0], width - joints_a[partner, 0], atol=1e-3)
+        np.testing.assert_allclose(
+            joints_b[:, 1], joints_a[partner, 1], atol=1e-3)
         trained = np.flatnonzero(w_b > 0)
         assert 0 in trained or 5 in trained
         peaks_a, peaks_b = heatmap_peaks(hm_a), heatmap_peaks(hm_b)

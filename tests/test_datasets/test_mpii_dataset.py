@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The default MPII config's dataset, pipelines and metric on the real MPII
 sample, and the errors for missing data root, annotation, head-box and image
 files."""
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmpose.registry import DATASETS, METRICS
 from scipy.io import savemat
 
-from mmpose.registry import DATASETS, METRICS
 from softgate_mmpose.datasets.datasets import CheckedMpiiDataset
 from tests.constants import DEFAULT_CONFIG
 
@@ -55,18 +55,16 @@ def build_split(cfg: Config, split: str, **overrides) -> CheckedMpiiDataset:
 
 
 def sample_overrides(root: str, **kwargs) -> dict:
-    return dict(data_root=root,
-                ann_file=ANN_FILE,
-                data_prefix=dict(img=''),
-                **kwargs)
+    return dict(
+        data_root=root, ann_file=ANN_FILE, data_prefix=dict(img=''), **kwargs)
 
 
 def test_config_uses_checked_dataset(cfg):
     for split in ('train', 'val', 'test'):
         assert cfg[f'{split}_dataloader']['dataset']['type'] == \
             'CheckedMpiiDataset'
-    assert issubclass(DATASETS.get('CheckedMpiiDataset'),
-                      DATASETS.get('MpiiDataset'))
+    assert issubclass(
+        DATASETS.get('CheckedMpiiDataset'), DATASETS.get('MpiiDataset'))
 
 
 def test_train_pipeline_targets_on_joints(cfg, sample_root):
@@ -112,8 +110,8 @@ def test_val_pipeline_and_metric(cfg, sample_root, tmp_path):
     head_size = write_headboxes(str(tmp_path / 'gt_val.mat'), NUM_SAMPLES)
     dataset = build_split(
         cfg, 'val',
-        **sample_overrides(sample_root,
-                           headbox_file=str(tmp_path / 'gt_val.mat')))
+        **sample_overrides(
+            sample_root, headbox_file=str(tmp_path / 'gt_val.mat')))
     assert len(dataset) == NUM_SAMPLES
 
     samples = []
@@ -188,10 +186,8 @@ def test_missing_data_root(cfg, tmp_path, split):
 
 def test_missing_annotation_file(cfg, sample_root):
     with pytest.raises(FileNotFoundError, match='annotation file') as err:
-        build_split(cfg,
-                    'train',
-                    data_root=sample_root,
-                    ann_file='mpii_train.json')
+        build_split(
+            cfg, 'train', data_root=sample_root, ann_file='mpii_train.json')
     assert os.path.join(sample_root, 'mpii_train.json') in str(err.value)
     assert 'MPII annotation JSON' in str(err.value)
 
@@ -222,8 +218,8 @@ def test_headbox_file_not_matching_annotations(cfg, sample_root, tmp_path):
 def test_missing_images(cfg, sample_root, tmp_path):
     root = str(tmp_path / 'mpii')
     copy_sample(sample_root, root, skip_images=2)
-    with pytest.raises(FileNotFoundError,
-                       match='2 of 5 images named by') as err:
+    with pytest.raises(
+            FileNotFoundError, match='2 of 5 images named by') as err:
         build_split(cfg, 'train', **sample_overrides(root))
     with open(os.path.join(sample_root, ANN_FILE)) as f:
         first_two = [ann['image'] for ann in json.load(f)][:2]
@@ -240,6 +236,7 @@ def test_missing_image_directory(cfg, sample_root):
     with pytest.raises(FileNotFoundError, match='image directory') as err:
         build_split(
             cfg, 'train',
-            **dict(sample_overrides(sample_root),
-                   data_prefix=dict(img='images/')))
+            **dict(
+                sample_overrides(sample_root),
+                data_prefix=dict(img='images/')))
     assert os.path.join(sample_root, 'images') in str(err.value)

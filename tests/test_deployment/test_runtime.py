@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """softgate_mmpose.deployment's runtimes: one export runs in ONNX Runtime
 and OpenVINO to PyTorch's values (fixed and dynamic batch, 1 and 2
 threads); missing, corrupt and wrong model files are refused naming the
@@ -119,5 +119,5 @@ def test_openvino_reads_its_ir(tiny, tmp_path):
     xml = str(tmp_path / 'tiny.xml')
     ov.save_model(ov.Core().read_model(path), xml, compress_to_fp16=False)
     assert deployment.select_backend(xml) == 'openvino'
-    assert deployment.verify(model, xml, (2, 3, 64, 64),
-                             backend='openvino') <= TOL
+    assert deployment.verify(
+        model, xml, (2, 3, 64, 64), backend='openvino') <= TOL

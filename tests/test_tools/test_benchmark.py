@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """tools/analysis_tools/benchmark.py over softgate_mmpose.benchmarking: one
 real run on a tiny plugin config (at 1 and 2 stacks) and a small MMPose
 config under PyTorch, ONNX Runtime and OpenVINO at batch 1 and 2, its

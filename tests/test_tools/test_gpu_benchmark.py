@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """tools/analysis_tools/gpu_benchmark.py over
 softgate_mmpose.benchmarking.gpu: its dry run on the CPU with the tiny
 model (real train_step, real exported network), the synthetic training
@@ -13,8 +13,7 @@ import torch
 import torch.nn as nn
 
 from softgate_mmpose.benchmarking.configs import BenchmarkError, load_config
-from softgate_mmpose.benchmarking.gpu import (GpuOptions,
-                                              calibrate_batch_norm,
+from softgate_mmpose.benchmarking.gpu import (GpuOptions, calibrate_batch_norm,
                                               check_options, scaled_codec,
                                               synthetic_batch,
                                               train_batch_sizes)

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """tools/infer.py: a video end to end in a subprocess (PyTorch and ONNX
 Runtime), boxes from a JSON file, aliases and errors in-process."""
 import json

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """tools/analysis_tools/infer_benchmark.py runs the inferencer on the MPII
 sample in PyTorch, ONNX Runtime and OpenVINO and prints its table (the figures
 themselves are not compared with limits: no timed tests)."""

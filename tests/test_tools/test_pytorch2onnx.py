@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """tools/deployment/pytorch2onnx.py over softgate_mmpose.deployment: exports
 that ONNX Runtime and OpenVINO run to PyTorch's values, --num-stacks, and
 clear errors with nothing written for bad input."""
@@ -79,7 +79,9 @@ def test_plugin_configs_export_to_the_last_stack(tmp_path, config, size,
         stacks = model.pose_model.backbone(x)
         # The same network: rounding at most, scaled to the heatmaps' peak.
         torch.testing.assert_close(
-            model(x), stacks[-1], rtol=0,
+            model(x),
+            stacks[-1],
+            rtol=0,
             atol=1e-5 * stacks[-1].abs().max().item())
     assert deployment.verify(model, str(out), shape) <= TOL
 

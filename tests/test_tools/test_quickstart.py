@@ -1,5 +1,8 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""tools/quickstart.py: real (short) runs end to end. Its timing is a printed figure, not a test."""
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
+"""tools/quickstart.py: real (short) runs end to end.
+
+Its timing is a printed figure, not a test.
+"""
 import json
 import os.path as osp
 import re
@@ -16,11 +19,13 @@ QUICKSTART = osp.join(REPO_ROOT, 'tools', 'quickstart.py')
 PARTS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean')
 #: Small synthetic data: the model input is 96x96 whatever the image size.
 SMALL_DATA = ['--num-train', '96', '--num-val', '48', '--image-size', '96']
-#: One thread and in-process data loading: the CI's 2 cores run two of these at once.
+#: One thread and in-process data loading: the CI's 2 cores run two of these at
+#: once.
 LIGHT = [
     '--threads', '1', '--cfg-options', 'train_dataloader.num_workers=0',
-    'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
-    'val_dataloader.persistent_workers=False', 'default_hooks.logger.interval=5'
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+    'default_hooks.logger.interval=5'
 ]
 
 
@@ -47,25 +52,37 @@ def _pck_table(out: str, column: int = 0) -> dict:
 
 @pytest.mark.slow
 def test_quickstart_learns_deterministically(tmp_path):
-    """60 iterations lift held-out PCK well above a one-iteration model, and the same seed gives
-    the same table. The one-iteration run also checks every output of the tool."""
+    """60 iterations lift held-out PCK well above a one-iteration model.
+
+    And the same seed gives the same table. The one-iteration run also checks
+    every output of the tool.
+    """
     data = str(tmp_path / 'data')
     # The data first (once), then three runs sharing it.
-    untrained = _finish(subprocess.Popen(
-        _cmd(tmp_path / 'untrained', '--data-root', data, '--max-iters', '1', '--num-vis', '2',
-             *SMALL_DATA, *LIGHT), cwd=REPO_ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True))
+    untrained = _finish(
+        subprocess.Popen(
+            _cmd(tmp_path / 'untrained', '--data-root', data, '--max-iters',
+                 '1', '--num-vis', '2', *SMALL_DATA, *LIGHT),
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True))
     runs = [
         subprocess.Popen(
-            _cmd(tmp_path / f'run{i}', '--data-root', data, '--max-iters', '60', '--num-vis', '1',
-                 *SMALL_DATA, *LIGHT), cwd=REPO_ROOT, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True) for i in range(2)
+            _cmd(tmp_path / f'run{i}', '--data-root', data, '--max-iters',
+                 '60', '--num-vis', '1', *SMALL_DATA, *LIGHT),
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True) for i in range(2)
     ]
     trained = [_finish(proc) for proc in runs]
 
-    # Outputs: the reference conv beside the wall time, the table, the verdict, the files.
-    assert re.search(r'wall time .* machine reference: Conv2d\(144, 144, 3, padding=1\), '
-                     r'batch 1, 144x64x64, 1 threads: \d+\.\d GMAC/s', untrained)
+    # Outputs: the reference conv beside the wall time, the table, the verdict,
+    # the files.
+    assert re.search(
+        r'wall time .* machine reference: Conv2d\(144, 144, 3, padding=1\), '
+        r'batch 1, 144x64x64, 1 threads: \d+\.\d GMAC/s', untrained)
     assert 'target Mean PCK@0.2 >= 80: NOT MET' in untrained
     assert '48 images of the synthetic dataset' in untrained
     work = tmp_path / 'untrained'
@@ -82,13 +99,21 @@ def test_quickstart_learns_deterministically(tmp_path):
 
 
 def test_real_without_the_sample_says_where(tmp_path, load_tool):
-    """--real with no LSP-extended sample fails naming the missing files; nothing is written."""
+    """--real with no LSP-extended sample fails naming the missing files.
+
+    Nothing is written.
+    """
     quickstart = load_tool('quickstart.py')
     missing = tmp_path / 'lspet_sample'
-    args = quickstart.parse_args(['--real', '--data-root', str(missing), '--work-dir',
-                                  str(tmp_path / 'work')])
+    args = quickstart.parse_args([
+        '--real', '--data-root',
+        str(missing), '--work-dir',
+        str(tmp_path / 'work')
+    ])
     assert args.config == quickstart.REAL_CONFIG and args.target is None
-    with pytest.raises(FileNotFoundError, match=re.escape(str(missing / 'joints.mat'))) as error:
+    with pytest.raises(
+            FileNotFoundError,
+            match=re.escape(str(missing / 'joints.mat'))) as error:
         quickstart.prepare_real(args)
     assert '--data-root' in str(error.value)
     assert not (tmp_path / 'work').exists()
@@ -111,7 +136,9 @@ def test_person_pck_counts_as_the_metric(load_tool):
     """The per-image caption: correct over scored joints at 0.2 torso."""
     quickstart = load_tool('quickstart.py')
     rng = np.random.default_rng(0)
-    gt = np.concatenate([rng.uniform(0, 100, (14, 2)), np.full((14, 1), 2.)], axis=1)
+    gt = np.concatenate([rng.uniform(0, 100, (14, 2)),
+                         np.full((14, 1), 2.)],
+                        axis=1)
     gt[0] = 0  # right ankle not labelled: not scored
     ann = dict(keypoints=gt.reshape(-1).tolist())
     torso = np.linalg.norm(gt[9, :2] - gt[2, :2])
@@ -128,12 +155,19 @@ def test_person_pck_counts_as_the_metric(load_tool):
 
 @pytest.mark.slow
 def test_quickstart_real_runs(tmp_path):
-    """--real trains on the first 300 images of the shipped sample and evaluates
-    the last 100 beside the mean-pose baseline (2 iterations here)."""
+    """--real trains on the first 300 images of the shipped sample.
+
+    And evaluates the last 100 beside the mean-pose baseline (2 iterations
+    here).
+    """
     work = tmp_path / 'work'
-    out = _finish(subprocess.Popen(
-        _cmd(work, '--real', '--max-iters', '2', '--num-vis', '2', *LIGHT), cwd=REPO_ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    out = _finish(
+        subprocess.Popen(
+            _cmd(work, '--real', '--max-iters', '2', '--num-vis', '2', *LIGHT),
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True))
     assert osp.join('data', 'lspet_sample') in out
     assert '300 train / 100 held-out images' in out
     assert '100 images of the LSP-extended sample, held out' in out
@@ -142,9 +176,11 @@ def test_quickstart_real_runs(tmp_path):
     # The mean pose of the first 300 people scored on the last 100
     # (tests/test_datasets/test_baselines.py checks the figures).
     assert 3 < baseline['Mean'] < 7, baseline
-    assert re.search(r'model / mean pose: \d+\.\dx \(Mean \d+\.\d\d / '
-                     rf'{baseline["Mean"]:.2f}\)', out)
-    assert re.search(r'estimated wall time on a 30 GMAC/s machine .*: \d+\.\d min', out)
+    assert re.search(
+        r'model / mean pose: \d+\.\dx \(Mean \d+\.\d\d / '
+        rf'{baseline["Mean"]:.2f}\)', out)
+    assert re.search(
+        r'estimated wall time on a 30 GMAC/s machine .*: \d+\.\d min', out)
     assert '[quickstart] target' not in out  # no target on the sample
     splits = {}
     for split in ('train', 'val'):

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """GPU-ready check: ``tools/train.py`` trains the MPII default with ``--amp``.
 
 On CUDA.

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """softgate_mmpose.utils.checkpoint: the one checkpoint-compatibility check."""
 import pytest
 import torch

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Benchmark pose estimators side by side under PyTorch, ONNX Runtime and
 OpenVINO: params, MACs, latency at batch 1 and per image at batch N, peak
 memory, parity of each runtime with PyTorch, accuracy (measured, or

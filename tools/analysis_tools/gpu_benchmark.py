@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """GPU figures of top-down pose models side by side: AMP training
 throughput (images/s through ``model.train_step``) and inference latency
 (fp32 and fp16, channels-last and contiguous), in interleaved rounds timed

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Images/s of the inferencer on a folder: batch 1 (MMPose's path) vs
 batched forward passes, in PyTorch, ONNX Runtime or OpenVINO.
 

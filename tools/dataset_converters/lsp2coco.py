@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Convert LSP / LSP-extended ``joints.mat`` files to COCO-style keypoint JSON.
 
 The command line of :func:`softgate_mmpose.datasets.converters.lsp.convert_lsp`

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Export a top-down pose model (backbone + head) to ONNX and check it with
 ONNX Runtime and/or OpenVINO.
 

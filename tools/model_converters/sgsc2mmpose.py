@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Convert a checkpoint of the public SGSC reimplementation to MMPose.
 
 `dkurzend/Soft_Gated_Pose_Estimation_Pytorch

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Where the person boxes come from: the caller's boxes, checked and
 assigned to their inputs, else a detector or the whole image."""
 import os

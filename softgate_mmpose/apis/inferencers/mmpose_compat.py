@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Every piece of MMPose (and mmengine) the plugin overrides, copies or
 relies on beyond its public API, in one place for an upgrade to check.
 

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """MMPose's 2D pose inferencer with the plugin's aliases, user boxes,
 batched folders, the strict checkpoint check and exported models.
 

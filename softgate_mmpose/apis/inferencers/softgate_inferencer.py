@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The plugin's entry point, with the arguments of MMPose's unified
 inferencer."""
 from typing import Optional, Sequence, Union

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The rendered video of a video or camera input, written to a partial
 file that becomes the output only when complete."""
 import logging

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Markdown report: environment, one table row per model with a column
 group per backend, each model's fastest runtime, the subject's latency
 ratios, the reference conv."""

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """PNG: latency (batch 1, per backend) and accuracy against GMACs.
 
 Drawn with matplotlib's object-oriented API on an Agg canvas, so that

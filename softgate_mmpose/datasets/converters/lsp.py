@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Convert LSP / LSP-extended ``joints.mat`` files to COCO-style keypoint JSON.
 
 Both layouts are recognised from the shape of the ``joints`` variable:
@@ -37,10 +37,9 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from PIL import Image
 from scipy.io import loadmat
-
-from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
 from ...utils import atomic_open
 from ..datasets.lsp_dataset import LSP_METAINFO_FILE
@@ -60,8 +59,8 @@ _MAX_LISTED = 10
 
 LSP_METAINFO = parse_pose_metainfo(dict(from_file=LSP_METAINFO_FILE))
 NUM_JOINTS: int = LSP_METAINFO['num_keypoints']
-JOINT_NAMES: Tuple[str, ...] = tuple(
-    LSP_METAINFO['keypoint_id2name'][i] for i in range(NUM_JOINTS))
+JOINT_NAMES: Tuple[str, ...] = tuple(LSP_METAINFO['keypoint_id2name'][i]
+                                     for i in range(NUM_JOINTS))
 
 
 def _coco_category() -> dict:
@@ -264,8 +263,8 @@ def convert_dataset(joints_file: str,
     keypoints = to_coco_keypoints(joints, layout, sizes)
 
     images, annotations = [], []
-    for i, (path, (width, height), kpts) in enumerate(
-            zip(paths, sizes, keypoints)):
+    for i, (path, (width, height),
+            kpts) in enumerate(zip(paths, sizes, keypoints)):
         image_id = IMAGE_ID_OFFSETS[layout] + i + 1
         images.append(
             dict(
@@ -297,8 +296,8 @@ def convert_dataset(joints_file: str,
     for split, idx in split_ranges.items():
         ids = {images[i]['id'] for i in idx}
         splits[split] = _coco_dict(
-            [images[i] for i in idx],
-            [a for a in annotations if a['image_id'] in ids],
+            [images[i]
+             for i in idx], [a for a in annotations if a['image_id'] in ids],
             f'{LAYOUT_NAMES[layout]} {split} split of {joints_file}')
         _check_split(splits[split], f'{layout}_{split}', joints_file, num,
                      layout)
@@ -339,7 +338,8 @@ def default_data_root(images_dir: str,
     if merge_with is None:
         return images_dir
     return osp.commonpath(
-        [osp.abspath(images_dir), osp.abspath(merge_with[1])])
+        [osp.abspath(images_dir),
+         osp.abspath(merge_with[1])])
 
 
 def convert_lsp(joints_file: str,
@@ -405,7 +405,8 @@ def convert_lsp(joints_file: str,
     return _write_all(outputs, out_dir)
 
 
-def select_images(coco: dict, indices: Sequence[int],
+def select_images(coco: dict,
+                  indices: Sequence[int],
                   description: Optional[str] = None) -> dict:
     """A COCO dict of some of ``coco``'s images and their annotations.
 

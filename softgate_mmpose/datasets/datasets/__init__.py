@@ -1,4 +1,7 @@
-"""Datasets of softgate-mmpose, registered into MMPose's ``DATASETS`` registry."""
+"""Datasets of softgate-mmpose.
+
+Registered into MMPose's ``DATASETS`` registry.
+"""
 from .lsp_dataset import LSP_METAINFO_FILE, LspDataset
 from .mpii_dataset import CheckedMpiiDataset
 

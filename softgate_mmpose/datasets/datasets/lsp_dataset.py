@@ -1,14 +1,14 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 import os.path as osp
 from typing import List
 
 from mmengine.fileio import exists
-
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
-# Absolute path, so that the metainfo loads from any working directory and from an
-# installed package (``metainfo`` is a package, hence shipped with the wheel).
+# Absolute path, so that the metainfo loads from any working directory and from
+# an installed package (``metainfo`` is a package, hence shipped with the
+# wheel).
 LSP_METAINFO_FILE = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'metainfo', 'lsp.py')
 

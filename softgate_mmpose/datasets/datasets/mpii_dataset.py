@@ -1,13 +1,12 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 import json
 import os.path as osp
 from typing import List, Tuple
 
 from mmengine.fileio import exists, get_local_path, isdir
-from scipy.io import loadmat
-
 from mmpose.datasets.datasets.body import MpiiDataset
 from mmpose.registry import DATASETS
+from scipy.io import loadmat
 
 
 @DATASETS.register_module()

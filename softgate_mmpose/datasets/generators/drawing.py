@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Drawing synthetic pose images: background, figure, occluders, noise.
 
 Everything is drawn with OpenCV in fixed-point sub-pixel coordinates from a

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Random articulated figures with LSP's 14 joints, in body units.
 
 A figure stands about one unit tall, in image axes (x right, y down). Left

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """A synthetic pose dataset in MMPose's format, for the quickstart and tests.
 
 Each image shows one articulated figure (thick limbs, a torso, a head) with

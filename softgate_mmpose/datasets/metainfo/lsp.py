@@ -1,7 +1,8 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-# MMPose dataset_info of the Leeds Sports Pose datasets (LSP and LSP-extended), 14 joints in
-# LSP order. Joint weights follow MMPose's MPII metainfo; sigmas are COCO's for the limbs and
-# CrowdPose's for neck and head-top (MMPose's crowdpose.py).
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
+# MMPose dataset_info of the Leeds Sports Pose datasets (LSP and LSP-extended),
+# 14 joints in LSP order. Joint weights follow MMPose's MPII metainfo; sigmas
+# are COCO's for the limbs and CrowdPose's for neck and head-top (MMPose's
+# crowdpose.py).
 dataset_info = dict(
     dataset_name='lsp',
     paper_info=dict(

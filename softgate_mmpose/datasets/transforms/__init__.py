@@ -1,4 +1,7 @@
-"""Data transforms of softgate-mmpose, registered into MMPose's ``TRANSFORMS`` registry."""
+"""Data transforms of softgate-mmpose.
+
+Registered into MMPose's ``TRANSFORMS`` registry.
+"""
 from .common_transforms import UniformRandomBBoxTransform
 
 __all__ = ['UniformRandomBBoxTransform']

@@ -1,9 +1,8 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 from typing import Tuple
 
 import numpy as np
 from mmcv.transforms.utils import cache_randomness
-
 from mmpose.datasets.transforms import RandomBBoxTransform
 from mmpose.registry import TRANSFORMS
 

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper

@@ -1,8 +1,8 @@
 # Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-
 from mmpose.registry import HOOKS
+
 from ...models import truncate_stacks
 
 

@@ -1,6 +1,5 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 import torch.nn as nn
-
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType
 

@@ -1,11 +1,11 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 from typing import Union
 
 import torch
-from torch import Tensor
-
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
 from .preact_block import PreActResidualBlock
 
 

@@ -1,11 +1,11 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 from typing import Union
 
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
+from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from .soft_gated_skip import SoftGatedSkip
 
 

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """The one-shot deploy transform: exact rewrites of a trained model into
 fewer, larger operations for inference and export."""
 import torch

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Run a stacked model up to stack K: choose the number of stacks at deploy
 time, after loading a checkpoint of the full model."""
 import torch.nn as nn

@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """MPII -> LSP finetuning: the finetune config's JointMapCheckpointHook on a
 real checkpoint written by mmengine's Runner on the MPII sample."""
 import os.path as osp

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.config import Config
-
 from mmpose.registry import MODELS
+
 from softgate_mmpose.models import SoftGatedStackedHourglass
 from softgate_mmpose.models.layers import SoftGatedSkip
 from ...constants import TINY_BACKBONE
@@ -29,7 +29,8 @@ def test_every_mpii_config_builds_and_gives_per_stack_heatmaps(config):
         feats = model.extract_feat(torch.randn(1, 3, 64, 64))
         assert len(feats) == stacks
         assert all(f.shape == (1, 16, 16, 16) for f in feats)
-        # the head (final_layer=None) passes every stack's heatmaps on for supervision
+        # the head (final_layer=None) passes every stack's heatmaps on for
+        # supervision
         outs = model.head.forward(feats)
         assert len(outs) == stacks
         assert all(torch.equal(o, f) for o, f in zip(outs, feats))
@@ -47,8 +48,10 @@ def test_shapes_for_every_option(merge, block, gate):
 
 
 def test_gradients_reach_every_alpha():
-    model = SoftGatedStackedHourglass(**TINY, block_cfg=dict(type='HierarchicalBlock',
-                                                              gate='channel', gate_init=0.5))
+    model = SoftGatedStackedHourglass(
+        **TINY,
+        block_cfg=dict(
+            type='HierarchicalBlock', gate='channel', gate_init=0.5))
     gates = [m for m in model.modules() if isinstance(m, SoftGatedSkip)]
     # stem 3 + per stack (hourglass 2 levels x 2 + 1) + feature block
     assert len(gates) == 3 + 2 * (5 + 1)
@@ -60,8 +63,11 @@ def test_gradients_reach_every_alpha():
 @pytest.mark.parametrize('gate_init', [0., 0.3, 1.])
 def test_gate_init_honoured(gate_init):
     model = SoftGatedStackedHourglass(
-        **TINY, block_cfg=dict(type='HierarchicalBlock', gate='channel', gate_init=gate_init))
-    model.init_weights()  # the Kaiming/Constant init must leave the gates alone
+        **TINY,
+        block_cfg=dict(
+            type='HierarchicalBlock', gate='channel', gate_init=gate_init))
+    model.init_weights(
+    )  # the Kaiming/Constant init must leave the gates alone
     alphas = [m.alpha for m in model.modules() if isinstance(m, SoftGatedSkip)]
     assert alphas and all(torch.all(a == gate_init) for a in alphas)
 
@@ -70,9 +76,14 @@ def test_non_bn_norm_cfg_reaches_every_norm_layer():
     gn = dict(type='GN', num_groups=4)
     model = SoftGatedStackedHourglass(**TINY, norm_cfg=gn)
     bn_model = SoftGatedStackedHourglass(**TINY)
-    n_bn = sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in bn_model.modules())
-    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    assert sum(isinstance(m, nn.GroupNorm) for m in model.modules()) == n_bn > 0
+    n_bn = sum(
+        isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for m in bn_model.modules())
+    assert not any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for m in model.modules())
+    assert sum(isinstance(m, nn.GroupNorm)
+               for m in model.modules()) == n_bn > 0
 
 
 def test_heatmaps_feed_the_next_stack():

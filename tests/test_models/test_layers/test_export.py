@@ -17,8 +17,13 @@ def export_and_run(module: nn.Module, x: torch.Tensor, path: str):
     module.eval()
     with torch.no_grad():
         expected = module(x).numpy()
-        torch.onnx.export(module, (x, ), path, input_names=['x'],
-                          output_names=['y'], opset_version=17, dynamo=False)
+        torch.onnx.export(
+            module, (x, ),
+            path,
+            input_names=['x'],
+            output_names=['y'],
+            opset_version=17,
+            dynamo=False)
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     (actual, ) = session.run(None, {'x': x.numpy()})
     return actual, expected
@@ -31,7 +36,8 @@ def rel_diff(actual, expected) -> float:
     return float(np.abs(actual - expected).max() / np.abs(expected).max())
 
 
-@pytest.mark.parametrize('in_channels,gate', [(8, 'channel'), (4, 'scalar'), (8, 'none')])
+@pytest.mark.parametrize('in_channels,gate', [(8, 'channel'), (4, 'scalar'),
+                                              (8, 'none')])
 def test_skip_exports(in_channels, gate, tmp_path, randomize_norms_and_gates):
     skip = randomize_norms_and_gates(SoftGatedSkip(in_channels, 8, gate=gate))
     x = torch.randn(2, in_channels, 6, 5)
@@ -44,8 +50,10 @@ def test_skip_exports(in_channels, gate, tmp_path, randomize_norms_and_gates):
 
 @pytest.mark.parametrize('block_type', [HierarchicalBlock, PreActBottleneck])
 @pytest.mark.parametrize('in_channels', [16, 8])
-def test_blocks_export(block_type, in_channels, tmp_path, randomize_norms_and_gates):
-    block = randomize_norms_and_gates(block_type(in_channels, 16, gate='channel'))
+def test_blocks_export(block_type, in_channels, tmp_path,
+                       randomize_norms_and_gates):
+    block = randomize_norms_and_gates(
+        block_type(in_channels, 16, gate='channel'))
     x = torch.randn(2, in_channels, 10, 8)
     actual, expected = export_and_run(block, x, str(tmp_path / 'block.onnx'))
     # Three 3x3 convs of up to 144 terms each, BN in between: rounding only.
@@ -58,8 +66,12 @@ def test_hourglass_exports_for_every_merge(merge, merge_norm, tmp_path,
                                            randomize_norms_and_gates):
     hg = randomize_norms_and_gates(
         SoftGatedHourglassModule(
-            3, 16, dict(type='HierarchicalBlock', gate='channel'), merge=merge,
-            merge_norm=merge_norm, post_merge_block=merge == 'concat-3x3'))
+            3,
+            16,
+            dict(type='HierarchicalBlock', gate='channel'),
+            merge=merge,
+            merge_norm=merge_norm,
+            post_merge_block=merge == 'concat-3x3'))
     x = torch.randn(1, 16, 16, 24)
     actual, expected = export_and_run(hg, x, str(tmp_path / 'hg.onnx'))
     assert actual.shape == expected.shape == (1, 16, 16, 24)

@@ -4,7 +4,8 @@ import torch
 from softgate_mmpose.models.layers import SoftGatedSkip
 
 
-@pytest.mark.parametrize('gate,alpha_shape', [('channel', (1, 8, 1, 1)), ('scalar', (1, ))])
+@pytest.mark.parametrize('gate,alpha_shape', [('channel', (1, 8, 1, 1)),
+                                              ('scalar', (1, ))])
 def test_gate_shape_and_init(gate, alpha_shape):
     skip = SoftGatedSkip(8, 8, gate=gate, gate_init=0.25)
     assert skip.alpha.shape == alpha_shape
@@ -39,8 +40,8 @@ def test_projection_when_channels_change_then_gate():
     x = torch.randn(2, 4, 6, 6)
     expected = 0.5 * skip.projection.conv(x)
     # The same conv, gated by an exact product: rounding only, if any.
-    torch.testing.assert_close(skip(x), expected, rtol=0,
-                               atol=1e-6 * expected.abs().max().item())
+    torch.testing.assert_close(
+        skip(x), expected, rtol=0, atol=1e-6 * expected.abs().max().item())
     assert skip(x).shape == (2, 8, 6, 6)
 
 

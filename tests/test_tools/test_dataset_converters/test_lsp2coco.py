@@ -1,7 +1,9 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
-"""LSP / LSP-extended -> COCO conversion (softgate_mmpose.datasets.converters.lsp
-and its command line tools/dataset_converters/lsp2coco.py), on the real
-LSP-extended sample."""
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
+"""LSP / LSP-extended -> COCO conversion, on the real LSP-extended sample.
+
+softgate_mmpose.datasets.converters.lsp and its command line
+tools/dataset_converters/lsp2coco.py.
+"""
 import json
 import os
 import re
@@ -53,12 +55,12 @@ def annotations_by_image(coco: dict) -> dict:
     return {a['image_id']: a for a in coco['annotations']}
 
 
-def test_lspet_sample_conversion(lspet_dir, lspet_joints, lspet_coco, lsp2coco):
+def test_lspet_sample_conversion(lspet_dir, lspet_joints, lspet_coco,
+                                 lsp2coco):
     images, anns = lspet_coco['images'], lspet_coco['annotations']
     assert len(images) == 400 and len(anns) == 400
-    assert [im['file_name'] for im in images[:2]] == [
-        'im00001.jpg', 'im00002.jpg'
-    ]
+    assert [im['file_name']
+            for im in images[:2]] == ['im00001.jpg', 'im00002.jpg']
     assert [im['id'] for im in images[:2]] == [100001, 100002]
     for im in images[::97]:
         with Image.open(lspet_dir / 'images' / im['file_name']) as img:
@@ -67,8 +69,10 @@ def test_lspet_sample_conversion(lspet_dir, lspet_joints, lspet_coco, lsp2coco):
     assert category['keypoints'] == list(lsp2coco.JOINT_NAMES)
     assert category['keypoints'][12:] == ['neck', 'head_top']
 
-    kpts = np.array([annotations_by_image(lspet_coco)[im['id']]['keypoints']
-                     for im in images]).reshape(400, 14, 3)
+    kpts = np.array([
+        annotations_by_image(lspet_coco)[im['id']]['keypoints']
+        for im in images
+    ]).reshape(400, 14, 3)
     # Image 1, checked by hand against joints.mat: r-ankle at (0, -26.1)
     # flag 0 is not labelled; r-knee (26.03, 86.41) flag 1 is visible and
     # shifted to 0-based pixels.
@@ -87,8 +91,8 @@ def test_lspet_sample_conversion(lspet_dir, lspet_joints, lspet_coco, lsp2coco):
     # with a position).
     labelled = kpts[..., 2] > 0
     raw = lspet_joints.transpose(2, 0, 1)
-    np.testing.assert_allclose(kpts[labelled][:, :2],
-                               raw[labelled][:, :2] - 1, atol=1e-4)
+    np.testing.assert_allclose(
+        kpts[labelled][:, :2], raw[labelled][:, :2] - 1, atol=1e-4)
     assert np.all(kpts[labelled][:, 2] == 2)
     assert np.all(raw[labelled][:, 2] == 1)
     sizes = np.array([(im['width'], im['height']) for im in images])
@@ -114,20 +118,23 @@ def test_lspet_sample_conversion(lspet_dir, lspet_joints, lspet_coco, lsp2coco):
     pad = 0.1 * (hi - lo).max()
     x1, y1 = np.maximum(lo - pad, 0)
     x2, y2 = np.minimum(hi + pad, [sizes[0, 0] - 1, sizes[0, 1] - 1])
-    np.testing.assert_allclose(anns[0]['bbox'], [x1, y1, x2 - x1, y2 - y1],
-                               atol=1e-3)
+    np.testing.assert_allclose(
+        anns[0]['bbox'], [x1, y1, x2 - x1, y2 - y1], atol=1e-3)
 
 
 def test_visibility_rules_by_hand(lsp2coco):
     # One 100x50 image, native joints (1-based x, y, flag).
     rows = [
-        (11, 21, 0), (11, 21, 1),  # inside
+        (11, 21, 0),
+        (11, 21, 1),  # inside
         (1, 1, 0),  # pixel (0, 0): inside
         (100, 50, 1),  # last pixel: inside
         (101, 20, 1),  # x = width: outside
         (20, 51, 0),  # y = height: outside
-        (-3, 10, 1), (0, 0, 0),  # negative / MATLAB "none"
-        (np.nan, 10, 1), (10, np.nan, 0),
+        (-3, 10, 1),
+        (0, 0, 0),  # negative / MATLAB "none"
+        (np.nan, 10, 1),
+        (10, np.nan, 0),
     ]
     joints = np.zeros((1, 14, 3))
     joints[0, :len(rows)] = rows
@@ -181,9 +188,8 @@ def test_lsp_layout_splits_and_merge(lspet_dir, lspet_joints, lspet_coco,
             coco[name] = json.load(f)
 
     train, test = coco['lsp_train'], coco['lsp_test']
-    assert [im['file_name'] for im in train['images']] == [
-        f'lsp_dataset/images/im{i:04d}.jpg' for i in range(1, 1001)
-    ]
+    assert [im['file_name'] for im in train['images']
+            ] == [f'lsp_dataset/images/im{i:04d}.jpg' for i in range(1, 1001)]
     assert [im['file_name'] for im in test['images']] == [
         f'lsp_dataset/images/im{i:04d}.jpg' for i in range(1001, 2001)
     ]
@@ -200,7 +206,8 @@ def test_lsp_layout_splits_and_merge(lspet_dir, lspet_joints, lspet_coco,
             np.testing.assert_allclose(kpts[labelled], ref_kpts[labelled])
             # LSP keeps the positions outside the image (LSP-extended not).
             np.testing.assert_allclose(
-                kpts[~labelled, :2], lsp_joints[:2, ~labelled, i].T - 1,
+                kpts[~labelled, :2],
+                lsp_joints[:2, ~labelled, i].T - 1,
                 atol=1e-4)
             np.testing.assert_allclose(ann['bbox'], ref['bbox'])
 
@@ -249,10 +256,10 @@ def test_wrong_shape_is_refused(tmp_path, shape, assert_fails_cleanly):
     # MATLAB files have >= 2 dimensions: (42, ) is stored as (1, 42).
     stored = loadmat(str(joints))['joints'].shape
     out = tmp_path / 'out'
-    assert_fails_cleanly(out, ValueError,
-                         f'{re.escape(str(joints))}.*{re.escape(str(stored))}'
-                         r'.*neither LSP \(3x14xN\) nor LSP-extended',
-                         str(joints), str(tmp_path))
+    assert_fails_cleanly(
+        out, ValueError, f'{re.escape(str(joints))}.*{re.escape(str(stored))}'
+        r'.*neither LSP \(3x14xN\) nor LSP-extended', str(joints),
+        str(tmp_path))
     assert not out.exists()
 
 
@@ -270,13 +277,17 @@ def test_bad_joints_files(lspet_dir, tmp_path, assert_fails_cleanly):
                          str(other), str(tmp_path))
     # The layout must match an explicit --dataset.
     assert_fails_cleanly(
-        out, ValueError, r'\(14, 3, 400\).*LSP-extended.*"lsp"',
-        str(lspet_dir / 'joints.mat'), str(lspet_dir / 'images'),
+        out,
+        ValueError,
+        r'\(14, 3, 400\).*LSP-extended.*"lsp"',
+        str(lspet_dir / 'joints.mat'),
+        str(lspet_dir / 'images'),
         dataset='lsp')
     assert not out.exists()
 
 
-def test_missing_and_corrupt_images(lspet_dir, lspet_joints, tmp_path, assert_fails_cleanly):
+def test_missing_and_corrupt_images(lspet_dir, lspet_joints, tmp_path,
+                                    assert_fails_cleanly):
     root = _lspet_subset(lspet_dir, lspet_joints, tmp_path / 'lspet', 6)
     out = tmp_path / 'out'
     out.mkdir()
@@ -289,8 +300,8 @@ def test_missing_and_corrupt_images(lspet_dir, lspet_joints, tmp_path, assert_fa
                          r'1 of 6 images are missing: .*im00004\.jpg', *args)
 
     (root / 'images' / 'im00004.jpg').write_bytes(b'not a jpeg ' * 200)
-    assert_fails_cleanly(out, ValueError,
-                         r'cannot be decoded: .*im00004\.jpg', *args)
+    assert_fails_cleanly(out, ValueError, r'cannot be decoded: .*im00004\.jpg',
+                         *args)
 
     data = (lspet_dir / 'images' / 'im00004.jpg').read_bytes()
     (root / 'images' / 'im00004.jpg').write_bytes(data[:len(data) // 2])
@@ -321,8 +332,8 @@ def test_empty_splits(lspet_dir, lspet_joints, tmp_path, assert_fails_cleanly):
                          str(empty), str(tmp_path / 'no_images'))
     # Images, but nobody labelled.
     unlabelled = tmp_path / 'unlabelled'
-    link_images(lspet_dir / 'images', unlabelled / 'images', 2,
-                'im{:05d}.jpg', 'im{:05d}.jpg', 400)
+    link_images(lspet_dir / 'images', unlabelled / 'images', 2, 'im{:05d}.jpg',
+                'im{:05d}.jpg', 400)
     savemat(str(unlabelled / 'joints.mat'), dict(joints=-np.ones((14, 3, 2))))
     assert_fails_cleanly(out, ValueError,
                          'lspet_train.*2 images but no person',
@@ -331,11 +342,15 @@ def test_empty_splits(lspet_dir, lspet_joints, tmp_path, assert_fails_cleanly):
     assert not out.exists()
 
 
-def test_merge_needs_both_layouts(lspet_dir, lspet_joints, tmp_path, assert_fails_cleanly):
+def test_merge_needs_both_layouts(lspet_dir, lspet_joints, tmp_path,
+                                  assert_fails_cleanly):
     root = _lspet_subset(lspet_dir, lspet_joints, tmp_path / 'lspet', 3)
     out = tmp_path / 'out'
     assert_fails_cleanly(
-        out, ValueError, 'both are LSP-extended', str(root / 'joints.mat'),
+        out,
+        ValueError,
+        'both are LSP-extended',
+        str(root / 'joints.mat'),
         str(root / 'images'),
         merge_with=(str(lspet_dir / 'joints.mat'), str(lspet_dir / 'images')))
     assert not out.exists()
@@ -372,14 +387,18 @@ def test_cli(lspet_dir, lspet_joints, tmp_path, capsys, load_tool):
     # margin 0: the box is exactly the labelled joints' extent.
     kpts = np.array(coco['annotations'][0]['keypoints']).reshape(14, 3)
     xy = kpts[kpts[:, 2] > 0, :2]
-    np.testing.assert_allclose(coco['annotations'][0]['bbox'],
-                               [*xy.min(0), *(xy.max(0) - xy.min(0))],
-                               atol=1e-3)
+    np.testing.assert_allclose(
+        coco['annotations'][0]['bbox'], [*xy.min(0), *(xy.max(0) - xy.min(0))],
+        atol=1e-3)
 
     bad = tmp_path / 'bad.mat'
     savemat(str(bad), dict(joints=np.zeros((2, 14, 3))))
-    assert cli.main(['--joints', str(bad), '--images', str(root / 'images'),
-                     '--out-dir', str(tmp_path / 'bad_out')]) == 1
+    assert cli.main([
+        '--joints',
+        str(bad), '--images',
+        str(root / 'images'), '--out-dir',
+        str(tmp_path / 'bad_out')
+    ]) == 1
     err = capsys.readouterr().err
     assert 'lsp2coco: error:' in err and 'bad.mat' in err
     assert '(2, 14, 3)' in err
@@ -389,8 +408,8 @@ def test_cli(lspet_dir, lspet_joints, tmp_path, capsys, load_tool):
 def test_select_images_and_write_coco(lspet_coco, lsp2coco, tmp_path):
     val = lsp2coco.select_images(lspet_coco, range(300, 400))
     assert [im['id'] for im in val['images']] == list(range(100301, 100401))
-    assert [a['image_id'] for a in val['annotations']] == list(
-        range(100301, 100401))
+    assert [a['image_id']
+            for a in val['annotations']] == list(range(100301, 100401))
     assert val['annotations'][0] == lspet_coco['annotations'][300]
     assert val['categories'] == lspet_coco['categories']
     assert val['info']['description'].startswith('100 images of: ')

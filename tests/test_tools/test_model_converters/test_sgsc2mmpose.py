@@ -1,4 +1,4 @@
-# Copyright (c) softgate-mmpose contributors. Licensed under the Apache License 2.0.
+# Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """tools/model_converters/sgsc2mmpose.py: conversion of the public
 reimplementation's checkpoints
 (github.com/dkurzend/Soft_Gated_Pose_Estimation_Pytorch).

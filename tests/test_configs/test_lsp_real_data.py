@@ -121,9 +121,9 @@ def test_overfits_real_subset(tmp_path, lsp2coco, sample_data_path):
     and the torso-normalised metric.
 
     It does not check the meaning of the joints: a swapped flip pair in the
-    metainfo (right wrist <-> left elbow, left wrist <-> right elbow) fitted
-    just as well (Mean 99.6 at 250 iterations), because a model that memorises
-    16 people learns their mirrored crops' labels as given, and flip test
+    metainfo (right wrist <-> left elbow, left wrist <-> right elbow) would
+    fit just as well, because a model that memorises 16 people learns their
+    mirrored crops' labels as given, and flip test
     undoes the same mapping; a consistently permuted joint order would fit
     alike. The anatomy of the flip pairs and of the joint order is asserted
     directly in tests/test_datasets/test_lsp_dataset.py (forced flip lands each

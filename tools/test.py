@@ -21,7 +21,8 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import softgate_mmpose  # noqa: F401  (plugin and safe-loading globals)
-from softgate_mmpose.utils.dist_utils import setup_cpu_distributed
+from softgate_mmpose.utils.dist_utils import (setup_cpu_distributed,
+                                              teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -168,6 +169,7 @@ def main() -> None:
     if args.out:
         runner.register_hook(SaveMetricHook(args.out), 'LOWEST')
     runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

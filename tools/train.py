@@ -18,7 +18,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import softgate_mmpose  # noqa: F401  (plugin and safe-loading globals)
-from softgate_mmpose.utils.dist_utils import setup_cpu_distributed
+from softgate_mmpose.utils.dist_utils import (setup_cpu_distributed,
+                                              teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -145,6 +146,7 @@ def main() -> None:
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

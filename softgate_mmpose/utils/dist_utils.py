@@ -146,3 +146,15 @@ def setup_cpu_distributed(cfg: Config) -> None:
     cfg.model_wrapper_cfg = wrapper_cfg
 
     init_cpu_dist(launcher, **dict(dist_cfg))
+
+
+def teardown_distributed() -> None:
+    """Destroy the default process group, if one exists, before exit.
+
+    mmengine leaves the group to interpreter shutdown, where gloo's threads
+    can still be running when their objects are destroyed (``terminate
+    called without an active exception``); the tools end runs cleanly.
+    """
+    if is_distributed():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

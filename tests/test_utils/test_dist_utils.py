@@ -13,7 +13,8 @@ from mmengine.registry import MODEL_WRAPPERS
 from torch import nn
 
 from softgate_mmpose.utils.dist_utils import (init_cpu_dist,
-                                              setup_cpu_distributed)
+                                              setup_cpu_distributed,
+                                              teardown_distributed)
 
 RENDEZVOUS = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
 
@@ -154,3 +155,11 @@ def test_bad_launcher_settings_are_refused(launcher, kwargs, match,
     with pytest.raises(ValueError, match=match):
         init_cpu_dist(launcher, **kwargs)
     assert not torch_dist.is_initialized()
+
+
+def test_teardown_destroys_the_group_and_is_idempotent(single_rank_env):
+    init_cpu_dist('pytorch', backend='gloo')
+    assert torch_dist.is_initialized()
+    teardown_distributed()
+    assert not torch_dist.is_initialized()
+    teardown_distributed()  # no group: nothing to do

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
 from mmengine.fileio import load
-from mmengine.utils import get_installed_path
+
+from ..utils.packages import package_mim_dir
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,10 @@ def read_models(path: str, base: Optional[str] = None) -> List[MetafileModel]:
 def package_model_index(package: str = 'mmpose') -> Optional[str]:
     """``<package>/.mim/model-index.yml`` of an installed OpenMMLab
     package, or ``None`` when it has none (or is not installed)."""
-    try:
-        root = get_installed_path(package)
-    except Exception:  # not installed as a package
+    mim = package_mim_dir(package)
+    if mim is None:
         return None
-    index = osp.join(root, '.mim', 'model-index.yml')
+    index = osp.join(mim, 'model-index.yml')
     return index if osp.isfile(index) else None
 
 

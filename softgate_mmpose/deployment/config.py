@@ -1,12 +1,13 @@
 # Copyright (c) softgate-mmpose contributors. Apache License 2.0.
 """Config files of the deployment tools: ``package::path`` resolution,
 loading with overrides, the network's input shape."""
-import importlib.util
 import os
 import os.path as osp
 from typing import Optional, Tuple, Union
 
 from mmengine.config import Config
+
+from ..utils.packages import package_mim_dir
 
 
 class ExportError(ValueError):
@@ -27,10 +28,8 @@ def package_config_root(package: str) -> Optional[str]:
             return get_config_root()
         except FileNotFoundError:
             return None
-    spec = importlib.util.find_spec(package) if package else None
-    if spec is None or spec.origin is None:
-        return None
-    return osp.join(osp.dirname(spec.origin), '.mim', 'configs')
+    mim = package_mim_dir(package)
+    return None if mim is None else osp.join(mim, 'configs')
 
 
 def resolve_config(config: Union[str, os.PathLike]) -> str:
